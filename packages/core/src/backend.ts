@@ -1,0 +1,123 @@
+import * as tf from '@tensorflow/tfjs';
+import { UserInputError } from './errors.js';
+import { registerMissingKernels } from './kernels/index.js';
+
+/** The backends a user can ask for. `tensorflow` is libtensorflow through tfjs-node(-gpu). */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+export interface BackendCandidateResult {
+  /** The candidate: a package (`@tensorflow/tfjs-node-gpu`, `@tensorflow/tfjs-node`) or a backend. */
+  candidate: string;
+  reason: string;
+}
+
+export interface BackendInfo {
+  /** The backend in use. */
+  name: BackendName;
+  /** The tfjs backend name (`tensorflow`, `wasm`, `cpu`). */
+  tfBackend: string;
+  /** What provides it: `@tensorflow/tfjs-node-gpu`, `@tensorflow/tfjs-node`, `@tensorflow/tfjs-backend-wasm`, `@tensorflow/tfjs`. */
+  provider: string;
+  /** True when tfjs-node-gpu was loaded (it falls back to the CPU inside libtensorflow when no GPU is usable). */
+  gpu: boolean;
+  /** Each candidate tried before the chosen one, and why it was not used. */
+  skipped: BackendCandidateResult[];
+}
+
+export interface InitBackendOptions {
+  /** Force a backend; default: `AUTODEEPLAB_BACKEND`, else the first that works in the order tfjs-node-gpu, tfjs-node, wasm, cpu. */
+  backend?: BackendName | 'auto';
+  /** Environment to read `AUTODEEPLAB_BACKEND` from (default `process.env`). */
+  env?: Record<string, string | undefined>;
+}
+
+interface Candidate {
+  name: BackendName;
+  provider: string;
+  tfBackend: string;
+  gpu: boolean;
+  load: () => Promise<void>;
+}
+
+/** Dynamic import of an optional package, hidden from bundlers so that a missing package is not a build error. */
+async function importOptional(specifier: string): Promise<unknown> {
+  return import(/* @vite-ignore */ specifier);
+}
+
+const CANDIDATES: Candidate[] = [
+  {
+    name: 'tensorflow',
+    provider: '@tensorflow/tfjs-node-gpu',
+    tfBackend: 'tensorflow',
+    gpu: true,
+    load: async () => void (await importOptional('@tensorflow/tfjs-node-gpu')),
+  },
+  {
+    name: 'tensorflow',
+    provider: '@tensorflow/tfjs-node',
+    tfBackend: 'tensorflow',
+    gpu: false,
+    load: async () => void (await importOptional('@tensorflow/tfjs-node')),
+  },
+  {
+    name: 'wasm',
+    provider: '@tensorflow/tfjs-backend-wasm',
+    tfBackend: 'wasm',
+    gpu: false,
+    load: async () => void (await import('@tensorflow/tfjs-backend-wasm')),
+  },
+  { name: 'cpu', provider: '@tensorflow/tfjs', tfBackend: 'cpu', gpu: false, load: async () => {} },
+];
+
+function describeFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/Cannot find (module|package)/.test(message)) return 'not installed';
+  return message.split('\n')[0] ?? message;
+}
+
+export function parseBackendName(value: string, source: string): BackendName | 'auto' {
+  if (value === 'auto' || (BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName | 'auto';
+  throw new UserInputError(`${source}: expected one of auto, ${BACKEND_NAMES.join(', ')}; found '${value}'`);
+}
+
+let current: BackendInfo | undefined;
+
+/** The backend chosen by the last `initBackend`, if any. */
+export function currentBackend(): BackendInfo | undefined {
+  return current;
+}
+
+/**
+ * Chooses and initialises the TensorFlow.js backend, and registers the kernels and gradients that
+ * TensorFlow.js lacks (so that training works on every backend). Returns the chosen backend and why
+ * each earlier candidate was skipped.
+ */
+export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+  const env = options.env ?? process.env;
+  const requested =
+    options.backend ??
+    (env.AUTODEEPLAB_BACKEND ? parseBackendName(env.AUTODEEPLAB_BACKEND, 'AUTODEEPLAB_BACKEND') : 'auto');
+  const candidates = requested === 'auto' ? CANDIDATES : CANDIDATES.filter((c) => c.name === requested);
+  const skipped: BackendCandidateResult[] = [];
+  for (const candidate of candidates) {
+    try {
+      await candidate.load();
+      if (!(await tf.setBackend(candidate.tfBackend))) throw new Error(`tf.setBackend('${candidate.tfBackend}') failed`);
+      await tf.ready();
+    } catch (error) {
+      skipped.push({ candidate: candidate.provider, reason: describeFailure(error) });
+      continue;
+    }
+    registerMissingKernels();
+    current = { name: candidate.name, tfBackend: candidate.tfBackend, provider: candidate.provider, gpu: candidate.gpu, skipped };
+    return current;
+  }
+  const tried = skipped.map((s) => `${s.candidate}: ${s.reason}`).join('; ');
+  throw new UserInputError(
+    `backend '${requested}' is not available (${tried}). ` +
+      (requested === 'tensorflow'
+        ? 'Install @tensorflow/tfjs-node-gpu (NVIDIA GPU) or @tensorflow/tfjs-node, or use --backend wasm.'
+        : ''),
+  );
+}

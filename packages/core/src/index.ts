@@ -1,0 +1,12 @@
+export * from './errors.js';
+export * from './rng.js';
+export * from './module.js';
+export * from './layers.js';
+export * from './backend.js';
+export * from './atomic.js';
+export * from './checkpoint.js';
+export * from './schemas/validate.js';
+export * from './schemas/genotype.js';
+export { registerMissingKernels } from './kernels/index.js';
+export * from './schemas/builtin-genotypes.js';
+export * from './topology.js';

@@ -1,0 +1,3 @@
+import { packageBuild } from '../../tools/tsup.shared.ts';
+
+export default packageBuild();

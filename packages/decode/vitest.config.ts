@@ -1,0 +1,3 @@
+import { packageTests } from '../../tools/vitest.shared.ts';
+
+export default packageTests();
