@@ -72,7 +72,11 @@ const CANDIDATES: Candidate[] = [
 
 function describeFailure(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (/Cannot find (module|package)/.test(message)) return 'not installed';
+  const code = (error as { code?: unknown } | null)?.code;
+  // Node says "Cannot find package"; bundlers and test runners say "Could not resolve".
+  if (code === 'ERR_MODULE_NOT_FOUND' || /Cannot find (module|package)|Could not resolve/.test(message)) {
+    return 'not installed';
+  }
   return message.split('\n')[0] ?? message;
 }
 
