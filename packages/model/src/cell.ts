@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs';
+import { Module, resizeBilinear, type Block, type Rng } from '@autodeeplab/core';
+import { ReLUConvBN, createOp, type Op } from '@autodeeplab/ops';
+import { branchStride, type CellPlan } from './plan.js';
+
+/**
+ * A cell of the discrete network (official `NASBaseCell`):
+ * - going up, H^{l−1} is first resized bilinearly to the cell's size;
+ * - H^{l−2} is resized to H^{l−1}'s size when they differ, and projected by ReLU-1×1-BN to the block
+ *   width f when its channel count differs;
+ * - H^{l−1} is always projected by ReLU-1×1-BN to f;
+ * - block i sums its two ops; going down, the ops that read H^{l−1} or H^{l−2} use stride 2 (the
+ *   others read blocks of this cell, already at the new scale);
+ * - the output concatenates the blocks (B·f channels).
+ */
+export class Cell extends Module {
+  readonly preprocess: ReLUConvBN;
+  readonly preprocessPrevPrev: ReLUConvBN | undefined;
+  readonly ops: [Op, Op][];
+
+  constructor(
+    name: string,
+    readonly plan: CellPlan,
+    readonly blocks: readonly Block[],
+    rng: Rng,
+  ) {
+    super(name);
+    const f = plan.width;
+    this.preprocessPrevPrev = plan.projectPrevPrev
+      ? this.addChild('preprocess0', (n) => new ReLUConvBN(n, { inChannels: plan.prevPrevChannels, outChannels: f, kernelSize: 1, affine: true, rng }))
+      : undefined;
+    this.preprocess = this.addChild('preprocess1', (n) => new ReLUConvBN(n, { inChannels: plan.prevChannels, outChannels: f, kernelSize: 1, affine: true, rng }));
+    this.ops = blocks.map((block, b) =>
+      block.map((branch, i) =>
+        this.addChild(`block${b + 1}_${i === 0 ? 'left' : 'right'}`, (n) =>
+          createOp(branch.op, { name: n, channels: f, stride: branchStride(plan, branch.input), affine: true, rng }),
+        ),
+      ) as [Op, Op],
+    );
+  }
+
+  /** `size` is the cell's output size [h, w] (needed to resize H^{l−1} when going up). */
+  apply(prev: tf.Tensor4D, prevPrev: tf.Tensor4D, size: readonly [number, number]): tf.Tensor4D {
+    return tf.tidy(() => {
+      if (this.plan.transition === 'up') prev = resizeBilinear(prev, size[0], size[1]);
+      const [, h, w] = prev.shape;
+      let pp = resizeBilinear(prevPrev, h, w);
+      if (this.preprocessPrevPrev) pp = this.preprocessPrevPrev.apply(pp);
+      const states = new Map<string, tf.Tensor4D>([
+        ['prev', this.preprocess.apply(prev)],
+        ['prev_prev', pp],
+      ]);
+      const outputs: tf.Tensor4D[] = [];
+      this.blocks.forEach((block, b) => {
+        const [left, right] = this.ops[b]!;
+        const x = left.apply(states.get(block[0].input)!);
+        const y = right.apply(states.get(block[1].input)!);
+        const out = tf.add(x, y) as tf.Tensor4D;
+        states.set(`block${b + 1}`, out);
+        outputs.push(out);
+      });
+      return tf.concat(outputs, 3);
+    });
+  }
+}
