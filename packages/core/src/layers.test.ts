@@ -61,11 +61,28 @@ describe('layers', () => {
     bn.dispose();
   });
 
-  it('BatchNorm without affine has no parameters but keeps buffers', () => {
-    const bn = new BatchNorm('bn-na', { channels: 4, affine: false });
+  it('BatchNorm without affine has no parameters, keeps buffers and passes gradients', () => {
+    const before = tf.memory().numTensors;
+    const bn = new BatchNorm('bn-na', { channels: 1, affine: false });
     expect(bn.parameterCount()).toBe(0);
     expect(bn.namedBuffers().size).toBe(2);
+    // d/dx Σ w·BN(x) for x = [1, 2, 3, 6], w = [1, 0, 0, 0]: (w − mean(w) − x̂·mean(w·x̂)) / σ.
+    const values = [1, 2, 3, 6];
+    const w = [1, 0, 0, 0];
+    const mean = 3;
+    const sigma = Math.sqrt(14 / 4 + 1e-5);
+    const xhat = values.map((v) => (v - mean) / sigma);
+    const meanW = 0.25;
+    const meanWx = xhat[0]! / 4;
+    const expected = values.map((_, i) => (w[i]! - meanW - xhat[i]! * meanWx) / sigma);
+    const g = tf.tidy(() =>
+      tf.grad((x: tf.Tensor4D) => tf.sum(tf.mul(bn.apply(x), tf.tensor4d(w, [1, 2, 2, 1]))))(
+        tf.tensor4d(values, [1, 2, 2, 1]),
+      ).dataSync(),
+    );
+    Array.from(g).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 4));
     bn.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('a training step through Conv2d and BatchNorm does not leak tensors', () => {

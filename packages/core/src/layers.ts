@@ -88,6 +88,9 @@ export class BatchNorm extends Module implements Layer {
   readonly runningVar: tf.Variable;
   readonly momentum: number;
   readonly epsilon: number;
+  /** Constant γ = 1, β = 0 for non-affine BN: tfjs's batchNorm gradient needs a scale and an offset. */
+  private readonly identityScale: tf.Tensor1D | undefined;
+  private readonly identityOffset: tf.Tensor1D | undefined;
 
   constructor(name: string, spec: BatchNormSpec) {
     super(name);
@@ -98,15 +101,31 @@ export class BatchNorm extends Module implements Layer {
     this.beta = affine ? this.addParameter('beta', () => tf.zeros([channels])) : undefined;
     this.runningMean = this.addBuffer('running_mean', () => tf.zeros([channels]));
     this.runningVar = this.addBuffer('running_var', () => tf.ones([channels]));
+    this.identityScale = affine ? undefined : tf.keep(tf.ones([channels]));
+    this.identityOffset = affine ? undefined : tf.keep(tf.zeros([channels]));
+  }
+
+  private get scale(): tf.Tensor1D {
+    return (this.gamma ?? this.identityScale) as tf.Tensor1D;
+  }
+
+  private get offset(): tf.Tensor1D {
+    return (this.beta ?? this.identityOffset) as tf.Tensor1D;
+  }
+
+  override dispose(): void {
+    this.identityScale?.dispose();
+    this.identityOffset?.dispose();
+    super.dispose();
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
     if (!this.training) {
-      return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.epsilon) as tf.Tensor4D;
+      return tf.batchNorm(x, this.runningMean, this.runningVar, this.offset, this.scale, this.epsilon) as tf.Tensor4D;
     }
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
     this.updateRunningStatistics(mean, variance, x.size / x.shape[3]);
-    return tf.batchNorm(x, mean, variance, this.beta, this.gamma, this.epsilon) as tf.Tensor4D;
+    return tf.batchNorm(x, mean, variance, this.offset, this.scale, this.epsilon) as tf.Tensor4D;
   }
 
   private updateRunningStatistics(mean: tf.Tensor, variance: tf.Tensor, count: number): void {

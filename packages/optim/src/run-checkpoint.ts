@@ -1,0 +1,159 @@
+import * as tf from '@tensorflow/tfjs';
+import { cp, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import {
+  FileFormatError,
+  disposeCheckpoint,
+  isCheckpoint,
+  loadCheckpoint,
+  parseWithSchema,
+  readCheckpointManifest,
+  saveCheckpoint,
+  type RngState,
+} from '@autodeeplab/core';
+import type { Optimizer } from './optimizers.js';
+import type { TrainableModel } from './types.js';
+
+export const RUN_STATE_FORMAT = 'autodeeplab-run-state';
+export const RUN_STATE_VERSION = 1;
+export const CHECKPOINT_DIR = 'checkpoint';
+export const HISTORY_DIR = 'checkpoints';
+
+const uint32 = z.number().int().min(0).max(0xffffffff);
+
+/** Everything a run needs besides tensors to continue exactly where it stopped. */
+export const RunStateSchema = z.object({
+  format: z.literal(RUN_STATE_FORMAT),
+  version: z.literal(RUN_STATE_VERSION),
+  kind: z.enum(['search', 'train']),
+  /** Updates completed (= the schedule position). */
+  step: z.number().int().nonnegative(),
+  /** Where the next update reads its batch: epoch (0-based) and batch index in that epoch's order. */
+  next: z.object({ epoch: z.number().int().nonnegative(), index: z.number().int().nonnegative() }),
+  stepsPerEpoch: z.number().int().positive(),
+  totalSteps: z.number().int().positive(),
+  rng: z.tuple([uint32, uint32, uint32, uint32]),
+  config: z.record(z.string(), z.unknown()),
+  /** Best validation so far, if any. */
+  best: z.object({ mIoU: z.number(), epoch: z.number().int(), step: z.number().int() }).optional(),
+  createdAt: z.string(),
+});
+export type RunState = z.infer<typeof RunStateSchema>;
+
+/** Raised instead of writing a checkpoint that holds NaN or infinite values. */
+export class NonFiniteStateError extends Error {
+  override readonly name = 'NonFiniteStateError';
+}
+
+const MODEL_PREFIX = 'model/';
+const OPTIMIZER_PREFIX = 'optimizer/';
+
+function stateTensors(model: TrainableModel, optimizers: Readonly<Record<string, Optimizer>>): Map<string, tf.Tensor> {
+  const tensors = new Map<string, tf.Tensor>();
+  for (const [path, v] of model.stateDict()) tensors.set(MODEL_PREFIX + path, v);
+  for (const [key, optimizer] of Object.entries(optimizers)) {
+    for (const [name, t] of optimizer.state()) tensors.set(`${OPTIMIZER_PREFIX}${key}/${name}`, t);
+  }
+  return tensors;
+}
+
+/** Names of the float tensors that hold a NaN or an infinity. */
+export async function nonFiniteTensors(tensors: ReadonlyMap<string, tf.Tensor>): Promise<string[]> {
+  const names = [...tensors.keys()].filter((n) => tensors.get(n)!.dtype === 'float32');
+  if (names.length === 0) return [];
+  const flags = tf.tidy(() => tf.stack(names.map((n) => tf.any(tf.logicalNot(tf.isFinite(tensors.get(n)!))))));
+  const values = await flags.data();
+  flags.dispose();
+  return names.filter((_, i) => values[i] !== 0);
+}
+
+/**
+ * Writes the model (parameters, α/β, BN statistics), the optimisers' state and the run state into
+ * `<runDir>/checkpoint/` (replaced atomically by core's saveCheckpoint). Refuses to write non-finite
+ * values, so the last good checkpoint stays. With `keepLast` > 1 a copy also goes to
+ * `<runDir>/checkpoints/step-<n>/`, keeping the newest `keepLast`.
+ */
+export async function saveRunCheckpoint(
+  runDir: string,
+  model: TrainableModel,
+  optimizers: Readonly<Record<string, Optimizer>>,
+  state: RunState,
+  keepLast = 1,
+): Promise<string> {
+  const tensors = stateTensors(model, optimizers);
+  const bad = await nonFiniteTensors(tensors);
+  if (bad.length > 0) {
+    throw new NonFiniteStateError(
+      `not writing a checkpoint at step ${state.step}: non-finite values in ${bad.slice(0, 5).join(', ')}${bad.length > 5 ? ` (and ${bad.length - 5} more)` : ''}`,
+    );
+  }
+  const dir = join(runDir, CHECKPOINT_DIR);
+  await saveCheckpoint(dir, tensors, parseWithSchema(RunStateSchema, state, 'run state'));
+  if (keepLast > 1) await keepHistory(runDir, dir, state.step, keepLast);
+  return dir;
+}
+
+async function keepHistory(runDir: string, latest: string, step: number, keepLast: number): Promise<void> {
+  const historyDir = join(runDir, HISTORY_DIR);
+  await mkdir(historyDir, { recursive: true });
+  const name = `step-${String(step).padStart(9, '0')}`;
+  const temp = join(historyDir, `.${name}.tmp`);
+  await rm(temp, { recursive: true, force: true });
+  await cp(latest, temp, { recursive: true });
+  await rm(join(historyDir, name), { recursive: true, force: true });
+  await rename(temp, join(historyDir, name));
+  const kept = (await readdir(historyDir)).filter((f) => /^step-\d+$/.test(f)).sort();
+  for (const old of kept.slice(0, Math.max(0, kept.length - keepLast))) await rm(join(historyDir, old), { recursive: true, force: true });
+}
+
+/** The checkpoint directory of a run, or `path` itself when it is a checkpoint. */
+export async function resolveCheckpointDir(path: string): Promise<string | undefined> {
+  if (await isCheckpoint(path)) return path;
+  const inside = join(path, CHECKPOINT_DIR);
+  if (await isCheckpoint(inside)) return inside;
+  return undefined;
+}
+
+/**
+ * Loads a run checkpoint into `model` and `optimizers` and returns the run state. Every tensor must
+ * be present with the right shape; errors name the checkpoint and the tensor.
+ */
+export async function loadRunCheckpoint(
+  dir: string,
+  model: TrainableModel,
+  optimizers: Readonly<Record<string, Optimizer>>,
+): Promise<RunState> {
+  const checkpoint = await loadCheckpoint(dir);
+  const source = join(dir, 'model.json');
+  try {
+    const state = parseWithSchema(RunStateSchema, checkpoint.metadata, `${source} (metadata)`);
+    const modelState = new Map<string, tf.Tensor>();
+    const optimizerStates = new Map<string, Map<string, tf.Tensor>>(Object.keys(optimizers).map((k) => [k, new Map()]));
+    for (const [name, tensor] of checkpoint.tensors) {
+      if (name.startsWith(MODEL_PREFIX)) {
+        modelState.set(name.slice(MODEL_PREFIX.length), tensor);
+        continue;
+      }
+      const match = name.startsWith(OPTIMIZER_PREFIX) ? /^([^/]+)\/(.+)$/.exec(name.slice(OPTIMIZER_PREFIX.length)) : null;
+      const target = match ? optimizerStates.get(match[1]!) : undefined;
+      if (!target) throw new FileFormatError(source, `unexpected tensor '${name}'`);
+      target.set(match![2]!, tensor);
+    }
+    model.loadStateDict(modelState, { strict: true, source: `${source} (model)` });
+    for (const [key, optimizer] of Object.entries(optimizers)) {
+      optimizer.loadState(optimizerStates.get(key)!, `${source} (optimizer '${key}')`);
+    }
+    return state;
+  } finally {
+    disposeCheckpoint(checkpoint);
+  }
+}
+
+/** Reads only the run state of a checkpoint (e.g. for `autodeeplab` to show where a run stands). */
+export async function readRunState(dir: string): Promise<RunState> {
+  const manifest = await readCheckpointManifest(dir);
+  return parseWithSchema(RunStateSchema, manifest.metadata, `${join(dir, 'model.json')} (metadata)`);
+}
+
+export type { RngState };

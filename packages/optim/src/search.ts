@@ -1,0 +1,211 @@
+import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { Rng, UserInputError, parseWithSchema, type Genotype } from '@autodeeplab/core';
+import { decode, writeGenotype, type ArchitectureSource } from '@autodeeplab/decode';
+import { now, type ArchEvent, type SearchEvent } from './events.js';
+import { EpochReader, modelNumClasses, nameVariables, updateOn, validate } from './loop-support.js';
+import { runLoop, type StepOutcome } from './loop.js';
+import { logEvents, metricsPath } from './metrics-log.js';
+import { Adam, SGD } from './optimizers.js';
+import { cosineSchedule } from './schedules.js';
+import type { BatchSource, SearchableModel } from './types.js';
+
+/** Hyper-parameters of the search; the defaults are the paper's (SPEC §3). */
+export const SearchConfigSchema = z
+  .object({
+    epochs: z.number().int().positive().default(40),
+    /** α and β are updated from this epoch (0-based) on; before it only the weights train. */
+    archStartEpoch: z.number().int().nonnegative().default(20),
+    /** Weights: SGD with momentum, cosine schedule from `weightLr` down to `weightLrMin`. */
+    weightLr: z.number().positive().default(0.025),
+    weightLrMin: z.number().nonnegative().default(0.001),
+    momentum: z.number().min(0).max(1).default(0.9),
+    weightDecay: z.number().nonnegative().default(3e-4),
+    /** Linear warm-up steps on the weight learning rate (0 = none). */
+    warmupSteps: z.number().int().nonnegative().default(0),
+    warmupStartFactor: z.number().min(0).max(1).default(0.1),
+    /** Rescale weight gradients whose global norm exceeds this (choice: off by default). */
+    clipNorm: z.number().positive().optional(),
+    /** Architecture: Adam with L2 weight decay. */
+    archLr: z.number().positive().default(3e-3),
+    archWeightDecay: z.number().nonnegative().default(1e-3),
+    archBeta1: z.number().min(0).max(1).default(0.9),
+    archBeta2: z.number().min(0).max(1).default(0.999),
+    archEpsilon: z.number().positive().default(1e-8),
+    ignoreLabel: z.number().int().default(255),
+    /** Seeds the run's random stream (saved and restored with checkpoints). */
+    seed: z.number().int().default(0),
+    /** Write a checkpoint every this many steps (0 = only at epoch ends). */
+    checkpointEvery: z.number().int().nonnegative().default(500),
+    /** Keep this many step-stamped checkpoints in `checkpoints/` besides the latest (1 = only the latest). */
+    keepLast: z.number().int().positive().default(1),
+    /** Validate every this many epochs (0 = never); the last epoch is always validated. */
+    validateEvery: z.number().int().nonnegative().default(1),
+  })
+  .strict()
+  .refine((c) => c.weightLrMin <= c.weightLr, { message: 'weightLrMin must not exceed weightLr', path: ['weightLrMin'] });
+export type SearchConfigInput = z.input<typeof SearchConfigSchema>;
+export type SearchConfig = z.output<typeof SearchConfigSchema>;
+
+export interface SearchOptions {
+  /** The supernet (`new Supernet(...)` of `@autodeeplab/search-space`); the caller owns and disposes it. */
+  model: SearchableModel;
+  data: {
+    /** Batches for the weight updates. */
+    trainA: BatchSource;
+    /** Batches for the α/β updates (disjoint from trainA). */
+    trainB: BatchSource;
+    /** Validation batches (mIoU per epoch). */
+    val?: BatchSource;
+  };
+  /** Run directory: `checkpoint/`, `metrics.jsonl`, `genotype.json`. */
+  runDir: string;
+  config?: SearchConfigInput;
+  /** Classes for validation; default `model.config.numClasses`. */
+  numClasses?: number;
+  /** true: continue from `<runDir>/checkpoint`; a path: from that checkpoint or run directory. */
+  resume?: boolean | string;
+  /** Start afresh although `runDir` holds a checkpoint. */
+  overwrite?: boolean;
+  /** Stops at the next step boundary with a checkpoint (a resumable, interrupted run). */
+  signal?: AbortSignal;
+  /** A random stream the model also draws from (e.g. drop-path); saved in checkpoints. Default `new Rng(seed)`. */
+  rng?: Rng;
+  /** Genotype of the current α/β; default `decode` of `@autodeeplab/decode` for a model with `alpha`, `beta`, `config`. */
+  decode?: (model: SearchableModel, at: { epoch: number; step: number }) => Genotype | undefined;
+  /** Write every event to `<runDir>/metrics.jsonl` (default true). */
+  metricsLog?: boolean;
+}
+
+function looksDecodable(model: unknown): model is ArchitectureSource {
+  const m = model as Partial<ArchitectureSource>;
+  return m.alpha instanceof tf.Tensor && m.beta instanceof tf.Tensor && typeof m.config === 'object' && m.config !== null;
+}
+
+function defaultDecode(model: SearchableModel, at: { epoch: number; step: number }): Genotype | undefined {
+  return looksDecodable(model) ? decode(model, { source: 'search', epoch: at.epoch, step: at.step }) : undefined;
+}
+
+/**
+ * The first-order bilevel search (SPEC §3). Each step: an SGD update of the weights on a trainA
+ * batch; from `archStartEpoch` on, then an Adam update of α and β on a trainB batch. Per epoch:
+ * validation mIoU, an α/β snapshot and its genotype, a checkpoint. Resumable exactly.
+ */
+export async function* search(options: SearchOptions): AsyncGenerator<SearchEvent, void, undefined> {
+  const events = searchEvents(options);
+  if (options.metricsLog === false) yield* events;
+  else yield* logEvents(events, metricsPath(options.runDir));
+}
+
+async function* searchEvents(options: SearchOptions): AsyncGenerator<SearchEvent, void, undefined> {
+  const config = parseWithSchema(SearchConfigSchema, options.config ?? {}, 'search config');
+  const { model, data } = options;
+  const stepsPerEpoch = Math.min(data.trainA.batchesPerEpoch, data.trainB.batchesPerEpoch);
+  if (!(stepsPerEpoch > 0)) {
+    throw new UserInputError(`search needs batches: trainA gives ${data.trainA.batchesPerEpoch} and trainB ${data.trainB.batchesPerEpoch} per epoch`);
+  }
+  const numClasses = options.numClasses ?? modelNumClasses(model);
+  if (data.val && config.validateEvery > 0 && numClasses === undefined) throw new UserInputError('search: validation needs numClasses (not found in options or model.config)');
+  const totalSteps = config.epochs * stepsPerEpoch;
+
+  const weightVars = nameVariables(model, model.weightParameters(), 'weight parameters');
+  const archVars = nameVariables(model, model.archParameters(), 'architecture parameters');
+  for (const path of archVars.keys()) {
+    if (weightVars.has(path)) throw new Error(`parameter '${path}' is both a weight and an architecture parameter`);
+  }
+  const weightOptimizer = new SGD(weightVars, { learningRate: config.weightLr, momentum: config.momentum, weightDecay: config.weightDecay }, 'optim/search/weights');
+  const archOptimizer = new Adam(
+    archVars,
+    { learningRate: config.archLr, beta1: config.archBeta1, beta2: config.archBeta2, epsilon: config.archEpsilon, weightDecay: config.archWeightDecay },
+    'optim/search/arch',
+  );
+  const weightLr = cosineSchedule({
+    max: config.weightLr,
+    min: config.weightLrMin,
+    total: totalSteps,
+    warmup: { steps: config.warmupSteps, startFactor: config.warmupStartFactor },
+  });
+  const readerA = new EpochReader(data.trainA, 'trainA');
+  const readerB = new EpochReader(data.trainB, 'trainB');
+  const decodeNow = options.decode ?? defaultDecode;
+  let genotype: Genotype | undefined;
+
+  try {
+    yield* runLoop({
+      kind: 'search',
+      model,
+      runDir: options.runDir,
+      resume: options.resume ?? false,
+      overwrite: options.overwrite ?? false,
+      signal: options.signal,
+      config: config as unknown as Record<string, unknown>,
+      mutableKeys: [],
+      epochs: config.epochs,
+      stepsPerEpoch,
+      totalSteps,
+      optimizers: { weights: weightOptimizer, arch: archOptimizer },
+      rng: options.rng ?? new Rng(config.seed),
+      checkpointEvery: config.checkpointEvery,
+      keepLast: config.keepLast,
+      openEpoch(epoch, start) {
+        readerA.open(epoch, start);
+        // trainB is only read once the architecture trains.
+        if (epoch >= config.archStartEpoch) readerB.open(epoch, start);
+      },
+      async closeEpoch() {
+        await Promise.all([readerA.close(), readerB.close()]);
+      },
+      async step({ epoch, index, step }): Promise<StepOutcome> {
+        const lr = weightLr(step);
+        const common = { ignoreLabel: config.ignoreLabel, step: step + 1, epoch };
+        const a = await readerA.next({ epoch, index });
+        const w = await updateOn(model, weightVars, weightOptimizer, a, { ...common, learningRate: lr, clipNorm: config.clipNorm, what: 'weight' });
+        if (epoch < config.archStartEpoch) return { loss: w.loss, learningRate: { weights: lr }, gradNorm: { weights: w.gradNorm }, images: w.images };
+        const b = await readerB.next({ epoch, index });
+        const arch = await updateOn(model, archVars, archOptimizer, b, { ...common, learningRate: config.archLr, what: 'architecture' });
+        return {
+          loss: w.loss,
+          archLoss: arch.loss,
+          learningRate: { weights: lr, arch: config.archLr },
+          gradNorm: { weights: w.gradNorm, arch: arch.gradNorm },
+          images: w.images + arch.images,
+        };
+      },
+      async *endOfEpoch(epoch, step, report) {
+        const last = epoch + 1 >= config.epochs;
+        if (data.val && config.validateEvery > 0 && ((epoch + 1) % config.validateEvery === 0 || last)) {
+          const result = await validate(model, data.val, { numClasses: numClasses!, ignoreLabel: config.ignoreLabel });
+          report(result.mIoU);
+          yield { type: 'validation', time: now(), kind: 'search', epoch, step, ...result };
+        }
+        const snapshot: ArchEvent = { type: 'arch', time: now(), epoch, step, parameters: {} };
+        for (const [path, v] of archVars) snapshot.parameters[path] = { shape: [...v.shape], values: Array.from(await v.data()) };
+        try {
+          genotype = decodeNow(model, { epoch, step });
+          if (genotype) {
+            snapshot.genotype = genotype;
+            await writeGenotype(join(options.runDir, 'genotype.json'), genotype);
+          }
+        } catch (error) {
+          snapshot.decodeError = error instanceof Error ? error.message : String(error);
+        }
+        yield snapshot;
+      },
+      async finish() {
+        if (!genotype) {
+          try {
+            genotype = decodeNow(model, { epoch: config.epochs - 1, step: totalSteps });
+          } catch {
+            // Already reported by the last arch event.
+          }
+        }
+        return genotype ? { genotype } : {};
+      },
+    });
+  } finally {
+    weightOptimizer.dispose();
+    archOptimizer.dispose();
+    await Promise.all([readerA.close(), readerB.close()]);
+  }
+}

@@ -1,0 +1,53 @@
+import type * as tf from '@tensorflow/tfjs';
+
+/**
+ * One batch as plain arrays (the shape `@autodeeplab/datasets` produces): images NHWC float32,
+ * already normalised; labels NHW int32 with 255 = ignore.
+ */
+export interface Batch {
+  images: Float32Array;
+  labels: Int32Array;
+  batchSize: number;
+  height: number;
+  width: number;
+  ids?: readonly string[];
+}
+
+/**
+ * A source of batches whose order is a pure function of the epoch, so that a run can resume at
+ * (epoch, index) and see exactly the batches it would have seen.
+ */
+export interface BatchSource {
+  /** Number of batches in one epoch. */
+  readonly batchesPerEpoch: number;
+  /** The batches of `epoch` in that epoch's order, starting at batch index `start` (default 0). */
+  epoch(epoch: number, start?: number): AsyncIterable<Batch>;
+}
+
+/** What the training loop needs of a network (a `Module` from `@autodeeplab/core` fits). */
+export interface TrainableModel {
+  forward(x: tf.Tensor4D): tf.Tensor4D;
+  /** Every trainable parameter. */
+  parameters(): tf.Variable[];
+  /** Parameters, architecture parameters and buffers (BN statistics) by path. */
+  stateDict(): Map<string, tf.Variable>;
+  loadStateDict(state: ReadonlyMap<string, tf.Tensor>, options?: { strict?: boolean; source?: string }): void;
+  train(mode?: boolean): unknown;
+  eval(): unknown;
+}
+
+/** What the search loop needs of a supernet (`Supernet` of `@autodeeplab/search-space` fits). */
+export interface SearchableModel extends TrainableModel {
+  /** α and β. */
+  archParameters(): tf.Variable[];
+  /** Every other trainable parameter. */
+  weightParameters(): tf.Variable[];
+}
+
+/** Anything that maps an image batch to logits (for evaluation). */
+export interface SegmentationModel {
+  forward(x: tf.Tensor4D): tf.Tensor4D;
+  eval(): unknown;
+  train(mode?: boolean): unknown;
+  readonly training?: boolean;
+}
