@@ -103,6 +103,9 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     options.backend ??
     (env.AUTODEEPLAB_BACKEND ? parseBackendName(env.AUTODEEPLAB_BACKEND, 'AUTODEEPLAB_BACKEND') : 'auto');
   const candidates = requested === 'auto' ? CANDIDATES : CANDIDATES.filter((c) => c.name === requested);
+  // Libraries never print: tfjs's console notices (e.g. "looks like you are running TensorFlow.js in
+  // Node.js") are silenced by its PROD flag, which changes nothing else in 4.22.
+  if (!env.AUTODEEPLAB_TFJS_WARNINGS) tf.env().set('PROD', true);
   const skipped: BackendCandidateResult[] = [];
   for (const candidate of candidates) {
     try {
