@@ -71,7 +71,7 @@ describe('checkpoints', () => {
     await expect(loadCheckpoint(dir)).rejects.toThrow(new RegExp(`${bin}: has 5 bytes, expected 16`));
 
     const corrupt = Buffer.from(original);
-    corrupt[3] ^= 0xff;
+    corrupt[3] = corrupt[3]! ^ 0xff;
     await writeFile(join(dir, bin), corrupt);
     await expect(loadCheckpoint(dir)).rejects.toThrow(/checksum mismatch/);
 

@@ -7,6 +7,6 @@ export * from './atomic.js';
 export * from './checkpoint.js';
 export * from './schemas/validate.js';
 export * from './schemas/genotype.js';
-export { registerMissingKernels } from './kernels/index.js';
+export { registerMissingKernels, missingKernelsRegistered } from './kernels/index.js';
 export * from './schemas/builtin-genotypes.js';
 export * from './topology.js';

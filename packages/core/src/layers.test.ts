@@ -28,7 +28,7 @@ describe('layers', () => {
 
   it('Conv2d initialises with He-normal statistics', () => {
     const conv = new Conv2d('he', { inChannels: 64, outChannels: 64, kernelSize: 3, rng: new Rng(3) });
-    const values = conv.kernel.dataSync();
+    const values = Array.from(conv.kernel.dataSync());
     const variance = values.reduce((a, v) => a + v * v, 0) / values.length;
     expect(variance).toBeGreaterThan((2 / (9 * 64)) * 0.95);
     expect(variance).toBeLessThan((2 / (9 * 64)) * 1.05);
@@ -76,7 +76,7 @@ describe('layers', () => {
     const meanWx = xhat[0]! / 4;
     const expected = values.map((_, i) => (w[i]! - meanW - xhat[i]! * meanWx) / sigma);
     const g = tf.tidy(() =>
-      tf.grad((x: tf.Tensor4D) => tf.sum(tf.mul(bn.apply(x), tf.tensor4d(w, [1, 2, 2, 1]))))(
+      tf.grad((x: tf.Tensor) => tf.sum(tf.mul(bn.apply(x as tf.Tensor4D), tf.tensor4d(w, [1, 2, 2, 1]))))(
         tf.tensor4d(values, [1, 2, 2, 1]),
       ).dataSync(),
     );

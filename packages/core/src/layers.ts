@@ -101,8 +101,8 @@ export class BatchNorm extends Module implements Layer {
     this.beta = affine ? this.addParameter('beta', () => tf.zeros([channels])) : undefined;
     this.runningMean = this.addBuffer('running_mean', () => tf.zeros([channels]));
     this.runningVar = this.addBuffer('running_var', () => tf.ones([channels]));
-    this.identityScale = affine ? undefined : tf.keep(tf.ones([channels]));
-    this.identityOffset = affine ? undefined : tf.keep(tf.zeros([channels]));
+    this.identityScale = affine ? undefined : tf.keep(tf.ones([channels]) as tf.Tensor1D);
+    this.identityOffset = affine ? undefined : tf.keep(tf.zeros([channels]) as tf.Tensor1D);
   }
 
   private get scale(): tf.Tensor1D {

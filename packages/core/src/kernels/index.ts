@@ -1,10 +1,44 @@
-/**
- * Kernels and gradients TensorFlow.js lacks. Registered once by `initBackend`; safe to call again.
- * (Filled in by the kernels work: wasm backprop kernels and dilated-convolution gradients.)
- */
-let registered = false;
+import * as tf from '@tensorflow/tfjs';
+import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
+import { CONV_GRADIENTS } from './conv-gradients.js';
+import { WASM_KERNELS } from './wasm-kernels.js';
 
+/**
+ * Kernels and gradients TensorFlow.js lacks. Called by `initBackend` after each backend is loaded;
+ * safe to call any number of times. Each call re-installs only what is not ours, so a backend
+ * package imported later (which registers its own kernels) is fixed up by the next call.
+ * Registrations are replaced by unregister + register, which tfjs does not warn about.
+ */
 export function registerMissingKernels(): void {
-  if (registered) return;
-  registered = true;
+  // Only once tfjs-backend-wasm has registered its kernels: registering ours first would make its
+  // own registration (at import) warn and override them.
+  if (tf.getKernel('Conv2D', 'wasm') != null) {
+    for (const config of WASM_KERNELS) installKernel(config);
+  }
+  for (const config of CONV_GRADIENTS) installGradient(config);
 }
+
+function installKernel(config: KernelConfig): void {
+  const existing = tf.getKernel(config.kernelName, config.backendName);
+  if (existing?.kernelFunc === config.kernelFunc) return;
+  if (existing != null) tf.unregisterKernel(config.kernelName, config.backendName);
+  tf.registerKernel(config);
+}
+
+function installGradient(config: GradConfig): void {
+  const existing = tf.getGradient(config.kernelName);
+  if (existing === config) return;
+  if (existing != null) tf.unregisterGradient(config.kernelName);
+  tf.registerGradient(config);
+}
+
+/** True when this module's kernels and gradients are the ones registered (for diagnostics and tests). */
+export function missingKernelsRegistered(): { wasm: boolean; gradients: boolean } {
+  return {
+    wasm: WASM_KERNELS.every((c) => tf.getKernel(c.kernelName, c.backendName)?.kernelFunc === c.kernelFunc),
+    gradients: CONV_GRADIENTS.every((c) => tf.getGradient(c.kernelName) === c),
+  };
+}
+
+export { convGeometry, convBackpropInput, conv2dBackpropFilter, depthwiseBackpropFilter } from './conv-backprop.js';
+export type { ConvGeometry } from './conv-backprop.js';
