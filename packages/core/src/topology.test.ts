@@ -50,7 +50,7 @@ describe('TrellisTopology', () => {
     const t = new TrellisTopology(4);
     const logits = tf.tensor1d(Array.from({ length: t.betaSize }, (_, i) => Math.cos(i)));
     const weights = tf.tensor1d(Array.from({ length: t.betaSize }, (_, i) => (i % 7) - 3));
-    const g = tf.grad((b: tf.Tensor1D) => tf.sum(tf.mul(t.normalizeBeta(b), weights)))(logits).arraySync();
+    const g = Array.from(tf.grad((b: tf.Tensor) => tf.sum(tf.mul(t.normalizeBeta(b as tf.Tensor1D), weights)))(logits).dataSync());
     expect(g.every((v) => Math.abs(v) > 1e-6)).toBe(true);
   });
 });
