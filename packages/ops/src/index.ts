@@ -1,1 +1,8 @@
-export {};
+export * from './registry.js';
+export * from './blocks.js';
+export * from './builtins.js';
+
+import { registerBuiltinOps } from './builtins.js';
+
+// Importing the package registers the 8 built-in candidate operations.
+registerBuiltinOps();

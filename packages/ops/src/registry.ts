@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { UserInputError, type Layer, type Module, type Rng } from '@autodeeplab/core';
+import { Rng, UserInputError, type Layer, type Module } from '@autodeeplab/core';
 
 /** What a factory is given to build one operation of one edge. */
 export interface OpSpec {
@@ -15,8 +15,22 @@ export interface OpSpec {
   rng: Rng;
 }
 
-/** An operation: a module mapping [N, H, W, C] to [N, H/stride, W/stride, C]. */
-export type Op = Module & Layer;
+/**
+ * Optional fast path of an op whose first step is `ReLU(x)`: a MixedOp computes `ReLU(x)` once per
+ * edge and hands it to every such op (`applyPreActivated(relu(x))` equals `apply(x)` exactly).
+ */
+export interface PreActivated {
+  readonly preActivation: 'relu';
+  /** The op applied to an input that already went through ReLU. Must not dispose `reluX`. */
+  applyPreActivated(reluX: tf.Tensor4D): tf.Tensor4D;
+}
+
+/**
+ * An operation: a module mapping [N, H, W, C] to [N, ceil(H/stride), ceil(W/stride), C]. `apply`
+ * may return its input itself (identity), so callers must not dispose the result separately from
+ * the input.
+ */
+export type Op = Module & Layer & Partial<PreActivated>;
 
 export type OpFactory = (spec: OpSpec) => Op;
 
@@ -33,6 +47,12 @@ export interface OpMeta {
    * (see `countOpParameters`).
    */
   parameterCount?: (spec: OpShapeSpec) => number;
+  /**
+   * Set when every instance, at every stride, starts with ReLU of its input (and so implements
+   * `PreActivated`). Informational: the instance's own `preActivation` is authoritative (e.g.
+   * `skip_connect` starts with ReLU only at stride 2, where it is a FactorizedReduce).
+   */
+  preActivation?: 'relu';
 }
 
 interface Entry {
@@ -49,6 +69,12 @@ const registry = new Map<string, Entry>();
 export function registerOp(name: string, factory: OpFactory, meta: OpMeta = { kind: 'conv' }, options: { override?: boolean } = {}): void {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
     throw new UserInputError(`op name '${name}' must be an identifier (letters, digits, underscores)`);
+  }
+  if (typeof factory !== 'function') {
+    throw new UserInputError(`op '${name}': the factory must be a function (spec) => Op, found ${typeof factory}`);
+  }
+  if (!['conv', 'pool', 'identity', 'zero'].includes(meta.kind)) {
+    throw new UserInputError(`op '${name}': meta.kind must be one of conv, pool, identity, zero; found '${String(meta.kind)}'`);
   }
   if (registry.has(name) && !options.override) {
     throw new UserInputError(`op '${name}' is already registered; pass { override: true } to replace it`);
@@ -88,9 +114,58 @@ export function getOpMeta(name: string): OpMeta {
   return entry(name).meta;
 }
 
+/** True for ops of kind `zero` (`none`): a MixedOp can skip them entirely, their output being 0. */
+export function isZeroOp(name: string): boolean {
+  return entry(name).meta.kind === 'zero';
+}
+
+/** True when the op instance starts with ReLU and offers `applyPreActivated`. */
+export function isPreActivated(op: Op): op is Op & PreActivated {
+  return op.preActivation === 'relu' && typeof op.applyPreActivated === 'function';
+}
+
+function assertShapeSpec(name: string, spec: OpShapeSpec): void {
+  if (!Number.isInteger(spec.channels) || spec.channels < 1) {
+    throw new UserInputError(`op '${name}': channels must be a positive integer, found ${String(spec.channels)}`);
+  }
+  if (spec.stride !== 1 && spec.stride !== 2) {
+    throw new UserInputError(`op '${name}': stride must be 1 or 2, found ${String(spec.stride)}`);
+  }
+  if (typeof spec.affine !== 'boolean') {
+    throw new UserInputError(`op '${name}': affine must be a boolean, found ${String(spec.affine)}`);
+  }
+}
+
 /** Builds the op registered under `name`. */
 export function createOp(name: string, spec: OpSpec): Op {
-  return entry(name).factory(spec);
+  const { factory } = entry(name);
+  assertShapeSpec(name, spec);
+  if (typeof spec.name !== 'string' || spec.name.length === 0) {
+    throw new UserInputError(`op '${name}': spec.name must be a non-empty module name`);
+  }
+  // Duck-typed: a plugin may be built against another copy of @autodeeplab/core.
+  if (typeof spec.rng?.normals !== 'function') throw new UserInputError(`op '${name}': spec.rng must be an Rng`);
+  const op = factory(spec);
+  if (op === null || typeof op !== 'object' || typeof op.apply !== 'function' || typeof op.dispose !== 'function') {
+    throw new UserInputError(`op '${name}': the factory did not return a Module with an apply(x) method`);
+  }
+  return op;
+}
+
+/**
+ * Trainable parameters of op `name` for a spec: the meta's formula when it has one, otherwise the
+ * op is built once (no forward pass), counted and disposed.
+ */
+export function countOpParameters(name: string, spec: OpShapeSpec): number {
+  const { meta } = entry(name);
+  assertShapeSpec(name, spec);
+  if (meta.parameterCount) return meta.parameterCount(spec);
+  const op = createOp(name, { ...spec, name: `__count_parameters__/${name}`, rng: new Rng(0) });
+  try {
+    return op.parameterCount();
+  } finally {
+    op.dispose();
+  }
 }
 
 /** Throws a clear error listing unknown names, for validating configs and genotypes up front. */
