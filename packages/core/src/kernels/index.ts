@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
 import { CONV_GRADIENTS } from './conv-gradients.js';
+import { MAX_POOL_GRADIENT } from './maxpool-gradient.js';
 import { WASM_KERNELS } from './wasm-kernels.js';
+
+const GRADIENTS: GradConfig[] = [...CONV_GRADIENTS, MAX_POOL_GRADIENT];
 
 /**
  * Kernels and gradients TensorFlow.js lacks. Called by `initBackend` after each backend is loaded;
@@ -15,7 +18,7 @@ export function registerMissingKernels(): void {
   if (tf.getKernel('Conv2D', 'wasm') != null) {
     for (const config of WASM_KERNELS) installKernel(config);
   }
-  for (const config of CONV_GRADIENTS) installGradient(config);
+  for (const config of GRADIENTS) installGradient(config);
 }
 
 function installKernel(config: KernelConfig): void {
@@ -36,7 +39,7 @@ function installGradient(config: GradConfig): void {
 export function missingKernelsRegistered(): { wasm: boolean; gradients: boolean } {
   return {
     wasm: WASM_KERNELS.every((c) => tf.getKernel(c.kernelName, c.backendName)?.kernelFunc === c.kernelFunc),
-    gradients: CONV_GRADIENTS.every((c) => tf.getGradient(c.kernelName) === c),
+    gradients: GRADIENTS.every((c) => tf.getGradient(c.kernelName) === c),
   };
 }
 
