@@ -1,0 +1,279 @@
+import * as tf from '@tensorflow/tfjs';
+import { Rng, TrellisTopology, type Scale } from '@autodeeplab/core';
+import { SearchASPP } from '@autodeeplab/heads';
+import { ReLUConvBN, countOpParameters, createOp, isPreActivated, isZeroOp } from '@autodeeplab/ops';
+import {
+  blockChannels,
+  cellChannels,
+  nodeSize,
+  parseSearchSpaceConfig,
+  stemChannels,
+  type SearchSpaceConfig,
+  type SearchSpaceConfigInput,
+} from './config.js';
+import { measureKeptBytes } from './probe.js';
+import { StemLayer } from './transition.js';
+
+export interface CostInput {
+  height: number;
+  width: number;
+  /** Images per batch (default 1). */
+  batch?: number;
+}
+
+export interface CostEstimate {
+  /** Trainable parameters: all, α + β, and the rest. */
+  parameters: { total: number; arch: number; weight: number };
+  /** Convolution multiply-adds of one forward pass of the whole batch (the fused forward). */
+  multiAdds: number;
+  /** The same per image. */
+  multiAddsPerImage: number;
+  /**
+   * Bytes of the tensors the gradient tape keeps for the backward pass of one fused train-mode
+   * forward (tfjs frees every other forward intermediate before the backward pass starts). The peak
+   * of a forward + backward is higher: the gradients accumulate on top of these.
+   */
+  activationBytes: number;
+}
+
+const BYTES = 4;
+const PROBE = 16;
+const probeCache = new Map<string, number>();
+
+/**
+ * Kept bytes per unit of a component, measured once (per backend process) on a small input and
+ * cached: the ops are registry plugins whose internals this package does not know, so their tape
+ * footprint is measured, then scaled by the element count (every kept tensor of a stride-1 op has the
+ * size of its input or output, up to per-channel vectors).
+ */
+let probing = true;
+
+function probe(key: string, setup: () => { fn: (x: tf.Tensor) => tf.Tensor; input: tf.Tensor; units: number; dispose: () => void }): number {
+  if (!probing) return 0;
+  const cached = probeCache.get(key);
+  if (cached !== undefined) return cached;
+  const { fn, input, units, dispose } = setup();
+  try {
+    let outputBytes = 0;
+    const kept = measureKeptBytes((x) => {
+      const y = fn(x);
+      outputBytes = y.size * BYTES;
+      return y;
+    }, [input]);
+    // The component's own saves: its output is kept (and counted) by whatever consumes it.
+    const perUnit = (kept - outputBytes) / units;
+    probeCache.set(key, perUnit);
+    return perUnit;
+  } finally {
+    input.dispose();
+    dispose();
+  }
+}
+
+const randomInput = (shape: [number, number, number, number], relu: boolean): tf.Tensor4D =>
+  tf.tidy(() => {
+    const x = tf.tensor4d(new Rng(1).normals(shape.reduce((a, b) => a * b, 1)), shape);
+    return relu ? tf.relu(x) : x;
+  });
+
+/** Kept bytes per output element of op `name` applied (pre-activated when it can be) at `channels`. */
+function opKeptPerElement(name: string, channels: number, affine: boolean): number {
+  if (isZeroOp(name)) return 0;
+  return probe(`op:${name}:${channels}:${affine}`, () => {
+    const op = createOp(name, { name: `__cost_probe__/${name}`, channels, stride: 1, affine, rng: new Rng(0) });
+    const pre = isPreActivated(op);
+    return {
+      fn: (x) => (pre ? op.applyPreActivated!(x as tf.Tensor4D) : op.apply(x as tf.Tensor4D)),
+      input: randomInput([1, PROBE, PROBE, channels], pre),
+      units: PROBE * PROBE * channels,
+      dispose: () => op.dispose(),
+    };
+  });
+}
+
+/** Kept bytes per output element of a trellis transition (pre-activated input; `up` includes the resize). */
+function transitionKeptPerElement(kind: 'down' | 'same' | 'up', inChannels: number, outChannels: number, affine: boolean): number {
+  return probe(`transition:${kind}:${inChannels}:${outChannels}:${affine}`, () => {
+    const down = kind === 'down';
+    const t = new ReLUConvBN('__cost_probe__/transition', { inChannels, outChannels, kernelSize: down ? 3 : 1, stride: down ? 2 : 1, affine, rng: new Rng(0) });
+    const inSize = kind === 'up' ? PROBE / 2 : down ? 2 * PROBE : PROBE;
+    return {
+      fn: (x) => (kind === 'up' ? t.apply(tf.image.resizeBilinear(x as tf.Tensor4D, [PROBE, PROBE], false, true)) : t.applyPreActivated(x as tf.Tensor4D)),
+      input: randomInput([1, inSize, inSize, inChannels], kind !== 'up'),
+      units: PROBE * PROBE * outChannels,
+      dispose: () => t.dispose(),
+    };
+  });
+}
+
+function stemKeptPerElement(inChannels: number, outChannels: number): number {
+  return probe(`stem:${inChannels}:${outChannels}`, () => {
+    const layer = new StemLayer('__cost_probe__/stem', { inChannels, outChannels, rng: new Rng(0) });
+    return {
+      fn: (x) => layer.apply(x as tf.Tensor4D),
+      input: randomInput([1, 2 * PROBE, 2 * PROBE, inChannels], false),
+      units: PROBE * PROBE * outChannels,
+      dispose: () => layer.dispose(),
+    };
+  });
+}
+
+/** Kept bytes per input position of a search head (its logits included). */
+function headKeptPerPosition(scale: Scale, inChannels: number, numClasses: number): number {
+  return probe(`head:${scale}:${inChannels}:${numClasses}`, () => {
+    const head = new SearchASPP('__cost_probe__/head', { inChannels, scale, numClasses, rng: new Rng(0) });
+    return {
+      fn: (x) => head.apply(x as tf.Tensor4D),
+      input: randomInput([1, PROBE, PROBE, inChannels], false),
+      units: PROBE * PROBE,
+      dispose: () => head.dispose(),
+    };
+  });
+}
+
+/** Conv multiply-adds per output pixel of a stride-1 op: every conv kernel entry is used once per pixel. */
+function opMultiAddsPerPixel(name: string, channels: number, affine: boolean): number {
+  if (isZeroOp(name)) return 0;
+  const key = `macs:${name}:${channels}:${affine}`;
+  const cached = probeCache.get(key);
+  if (cached !== undefined) return cached;
+  const op = createOp(name, { name: `__cost_probe__/${name}`, channels, stride: 1, affine, rng: new Rng(0) });
+  try {
+    let macs = 0;
+    for (const v of op.parameters()) if (v.rank === 4) macs += v.size;
+    probeCache.set(key, macs);
+    return macs;
+  } finally {
+    op.dispose();
+  }
+}
+
+/**
+ * Parameters, Multi-Adds and the activation memory of one training step of the supernet for a
+ * config and input size, without building the supernet. Parameters and Multi-Adds are exact counts;
+ * activation bytes add up the tensors the tape keeps for each part of the fused forward, with the
+ * registry ops, transitions, stem layers and heads measured once on 16×16 inputs (so a backend must
+ * be initialised) and scaled by their element counts.
+ */
+export function estimateCost(configInput: SearchSpaceConfigInput | SearchSpaceConfig, input: CostInput): CostEstimate {
+  return walk(parseSearchSpaceConfig(configInput), input, true);
+}
+
+/** Trainable parameters of the supernet of a config (no backend needed, nothing built but one op per kind). */
+export function countSupernetParameters(configInput: SearchSpaceConfigInput | SearchSpaceConfig): CostEstimate['parameters'] {
+  return walk(parseSearchSpaceConfig(configInput), { height: 1, width: 1 }, false).parameters;
+}
+
+/** Conv Multi-Adds of one fused forward per image (no backend needed). */
+export function countSupernetMultiAdds(configInput: SearchSpaceConfigInput | SearchSpaceConfig, input: Omit<CostInput, 'batch'>): number {
+  return walk(parseSearchSpaceConfig(configInput), input, false).multiAddsPerImage;
+}
+
+function walk(config: SearchSpaceConfig, input: CostInput, measure: boolean): CostEstimate {
+  const { layers, blocks, ops, numClasses, affine } = config;
+  const batch = input.batch ?? 1;
+  const { height, width } = input;
+  const topology = new TrellisTopology(layers, config.scales as Scale[]);
+  const edgesPerCell = (blocks * (blocks + 3)) / 2;
+  const positions = (scale: number) => nodeSize(height, scale) * nodeSize(width, scale);
+  const [c1, c2] = stemChannels(config);
+  const inWidth = (layer: number, scale: Scale) => (layer === 0 ? c2 : cellChannels(config, scale));
+  const nonZero = ops.filter((o) => !isZeroOp(o));
+  const anyPreActivated = nonZero.some((o) => opKeptPreActivated(o));
+
+  probing = measure;
+  try {
+    return count();
+  } finally {
+    probing = true;
+  }
+
+  function count(): CostEstimate {
+  let params = 0;
+  let macs = 0; // per image
+  let kept = 0; // elements (or bytes / 4) for the batch
+
+  // Stem: two 3×3 stride-2 conv-BN(affine)-ReLU.
+  const p2 = nodeSize(height, 2) * nodeSize(width, 2);
+  params += 27 * c1 + 2 * c1 + 9 * c1 * c2 + 2 * c2;
+  macs += p2 * 27 * c1 + positions(4) * 9 * c1 * c2;
+  kept += (batch * p2 * c1 * stemKeptPerElement(3, c1) + batch * positions(4) * c2 * stemKeptPerElement(c1, c2)) / BYTES;
+
+  kept += batch * positions(4) * c2; // the stem output, saved by its ReLU
+  for (let layer = 1; layer <= layers; layer++) {
+    for (const scale of topology.scalesAt(layer)) {
+      const f = blockChannels(config, scale);
+      const elems = batch * positions(scale) * f;
+      const incoming = topology.incoming(layer, scale);
+      const hasPrevPrev = topology.nodeExists(layer - 2, scale);
+      // A ReLU saves its input: each cell input once (shared by its edges' ops).
+      const relu = anyPreActivated ? elems : 0;
+      for (const e of incoming) {
+        const cin = inWidth(e.layer, e.from);
+        const k = e.direction === 'down' ? 3 : 1;
+        params += k * k * cin * f + (affine ? 2 * f : 0);
+        macs += positions(scale) * k * k * cin * f;
+        kept += (elems * transitionKeptPerElement(e.direction, cin, f, affine)) / BYTES + relu;
+      }
+      if (hasPrevPrev) {
+        const cin = inWidth(layer - 2, scale);
+        params += cin * f + (affine ? 2 * f : 0);
+        macs += positions(scale) * cin * f;
+        kept += (elems * transitionKeptPerElement('same', cin, f, affine)) / BYTES + relu;
+      }
+      // Cell: ops of every edge; prev_prev edges once per node when prev_prev exists.
+      let opParams = 0;
+      let opMacs = 0;
+      let opKept = 0;
+      for (const name of ops) {
+        opParams += countOpParameters(name, { channels: f, stride: 1, affine });
+        opMacs += opMultiAddsPerPixel(name, f, affine);
+        // Its own saves, plus its output saved by the block's weighted sum.
+        if (!isZeroOp(name)) opKept += opKeptPerElement(name, f, affine) / BYTES + 1;
+      }
+      params += edgesPerCell * opParams;
+      const calls = incoming.length;
+      const edgeRuns = hasPrevPrev ? blocks + calls * (edgesPerCell - blocks) : calls * edgesPerCell;
+      macs += edgeRuns * positions(scale) * opMacs;
+      kept += edgeRuns * elems * opKept;
+      // Per call: the ReLUs of blocks 1..B−1 (read by later blocks) save the blocks; the concat saves
+      // all blocks; the β-weighted sum saves the concatenation.
+      kept += calls * elems * ((anyPreActivated ? blocks - 1 : 0) + (blocks > 1 ? 2 * blocks : blocks));
+      // The node output, saved by the next layer's ReLU (or by the head's convs, counted in its probe).
+      if (layer < layers) kept += blocks * elems;
+    }
+  }
+
+  const lastScales = topology.scalesAt(layers);
+  for (const scale of lastScales) {
+    const spec = { inChannels: cellChannels(config, scale), scale, numClasses };
+    params += SearchASPP.parameterCount(spec);
+    macs += SearchASPP.multiAdds(spec, nodeSize(height, scale), nodeSize(width, scale));
+    // Its own saves, then its logits saved by the upsampling, the upsampled logits by the sum over heads.
+    kept += (batch * positions(scale) * headKeptPerPosition(scale, spec.inChannels, numClasses)) / BYTES;
+    kept += batch * positions(scale) * numClasses;
+    if (lastScales.length > 1) kept += batch * height * width * numClasses;
+  }
+  kept += batch * height * width * numClasses; // the logits, kept by the loss
+
+  const arch = edgesPerCell * ops.length + topology.betaSize;
+  return {
+    parameters: { total: params + arch, arch, weight: params },
+    multiAdds: macs * batch,
+    multiAddsPerImage: macs,
+    activationBytes: Math.round(kept * BYTES),
+  };
+  }
+}
+
+/** Whether op `name` takes a shared ReLU (probed once on a 1-channel instance). */
+function opKeptPreActivated(name: string): boolean {
+  const key = `pre:${name}`;
+  const cached = probeCache.get(key);
+  if (cached !== undefined) return cached === 1;
+  const op = createOp(name, { name: `__cost_probe__/${name}`, channels: 1, stride: 1, affine: false, rng: new Rng(0) });
+  const pre = isPreActivated(op);
+  op.dispose();
+  probeCache.set(key, pre ? 1 : 0);
+  return pre;
+}

@@ -1,0 +1,218 @@
+import * as tf from '@tensorflow/tfjs';
+import { Module, Rng, TrellisTopology, UserInputError, resizeBilinear, type Scale, type TrellisEdge } from '@autodeeplab/core';
+import { SearchASPP } from '@autodeeplab/heads';
+import { ReLUConvBN } from '@autodeeplab/ops';
+import { Activation } from './activation.js';
+import { SearchCell, type CellCall, type EdgeWeights } from './cell.js';
+import {
+  blockChannels,
+  cellChannels,
+  nodeSize,
+  parseSearchSpaceConfig,
+  stemChannels,
+  type SearchSpaceConfig,
+  type SearchSpaceConfigInput,
+} from './config.js';
+import { StemLayer } from './transition.js';
+
+export interface SupernetOptions {
+  /** Module name, the prefix of every variable name (default 'supernet'). */
+  name?: string;
+  /** Seed of the initialisation (default 0). */
+  seed?: number;
+  /** Use the fused forward (default true); `false` selects the plain reference forward. */
+  fused?: boolean;
+}
+
+export interface ForwardOptions {
+  /** Overrides the supernet's `fused` option for this call. */
+  fused?: boolean;
+}
+
+/** Local module names of the trellis parts. */
+const cellName = (layer: number, scale: Scale) => `cell_l${layer}_s${scale}`;
+const transitionName = (e: TrellisEdge) => `edge_l${e.layer}_s${e.from}_to_s${e.to}`;
+const prevPrevName = (layer: number, scale: Scale) => `prev_prev_l${layer}_s${scale}`;
+
+/**
+ * The Auto-DeepLab search supernet (SPEC §1–2): a stem reducing by 4, the trellis of search cells over
+ * L layers × the scales, and a 3-branch ASPP head on every node of the last layer whose logits are
+ * upsampled to the input size and summed.
+ *
+ * Node (l, s) of layers 1..L is `Σ_{edges (l−1, r) → (l, s)} β̂_edge · Cell_(l,s)(T_edge(H^{l−1}_r), P(H^{l−2}_s))`
+ * where β̂ is β normalised over each source node's outgoing edges, T_edge is ReLU-conv3×3(stride 2)-BN
+ * from s/2, ReLU-1×1-BN from s, bilinear upsampling then ReLU-1×1-BN from 2s (all to the block width
+ * F·s/4), and P is ReLU-1×1-BN. When node (l−2, s) does not exist (layer 1, and a scale's first two
+ * layers) the cell uses its projected prev input as prev_prev too (choice). Layer 0 is the stem output.
+ */
+export class Supernet extends Module {
+  readonly config: SearchSpaceConfig;
+  readonly topology: TrellisTopology;
+  readonly alpha: tf.Variable;
+  readonly beta: tf.Variable;
+  readonly fused: boolean;
+  private readonly stem: [StemLayer, StemLayer];
+  private readonly cells = new Map<string, SearchCell>();
+  private readonly transitions = new Map<number, ReLUConvBN>();
+  private readonly prevPrev = new Map<string, ReLUConvBN>();
+  private readonly heads = new Map<Scale, SearchASPP>();
+
+  constructor(config: SearchSpaceConfigInput | SearchSpaceConfig = {}, options: SupernetOptions = {}) {
+    super(options.name ?? 'supernet');
+    this.config = parseSearchSpaceConfig(config);
+    this.fused = options.fused ?? true;
+    const { layers, blocks, ops, scales, numClasses, affine } = this.config;
+    this.topology = new TrellisTopology(layers, scales as Scale[]);
+    const rng = new Rng(options.seed ?? 0);
+    const edgeCount = blocks * (blocks + 3) / 2;
+    this.alpha = this.addParameter('alpha', () => tf.tensor2d(rng.normals(edgeCount * ops.length, 1e-3), [edgeCount, ops.length]), 'arch');
+    this.beta = this.addParameter('beta', () => tf.tensor1d(rng.normals(this.topology.betaSize, 1e-3)), 'arch');
+
+    const [c1, c2] = stemChannels(this.config);
+    this.stem = [
+      this.addChild('stem0', (n) => new StemLayer(n, { inChannels: 3, outChannels: c1, rng })),
+      this.addChild('stem1', (n) => new StemLayer(n, { inChannels: c1, outChannels: c2, rng })),
+    ];
+    const width = (layer: number, scale: Scale) => (layer === 0 ? c2 : cellChannels(this.config, scale));
+
+    for (let layer = 1; layer <= layers; layer++) {
+      for (const scale of this.topology.scalesAt(layer)) {
+        const f = blockChannels(this.config, scale);
+        for (const e of this.topology.incoming(layer, scale)) {
+          const down = e.direction === 'down';
+          this.transitions.set(
+            e.index,
+            this.addChild(transitionName(e), (n) =>
+              new ReLUConvBN(n, { inChannels: width(e.layer, e.from), outChannels: f, kernelSize: down ? 3 : 1, stride: down ? 2 : 1, affine, rng }),
+            ),
+          );
+        }
+        if (this.topology.nodeExists(layer - 2, scale)) {
+          this.prevPrev.set(
+            `${layer}/${scale}`,
+            this.addChild(prevPrevName(layer, scale), (n) =>
+              new ReLUConvBN(n, { inChannels: width(layer - 2, scale), outChannels: f, kernelSize: 1, stride: 1, affine, rng }),
+            ),
+          );
+        }
+        this.cells.set(
+          `${layer}/${scale}`,
+          this.addChild(cellName(layer, scale), (n) => new SearchCell(n, { blocks, channels: f, ops, affine, rng })),
+        );
+      }
+    }
+    for (const scale of this.topology.scalesAt(layers)) {
+      this.heads.set(
+        scale,
+        this.addChild(`head_s${scale}`, (n) => new SearchASPP(n, { inChannels: cellChannels(this.config, scale), scale, numClasses, rng })),
+      );
+    }
+  }
+
+  /** [α, β], the architecture parameters. */
+  archParameters(): tf.Variable[] {
+    return [this.alpha, this.beta];
+  }
+
+  /** Every other trainable parameter. */
+  weightParameters(): tf.Variable[] {
+    return this.parameters('weight');
+  }
+
+  /** softmax(α) over the ops of each edge, [edges, ops]. */
+  normalizedAlpha(): tf.Tensor2D {
+    return tf.softmax(this.alpha as tf.Tensor2D, 1);
+  }
+
+  /**
+   * β normalised over each node's outgoing edges: the same values as `TrellisTopology.normalizeBeta`,
+   * computed by a softmax per node on contiguous slices (a node's outgoing edges are adjacent in β),
+   * which needs no Gather gradient (tfjs-backend-wasm lacks UnsortedSegmentSum).
+   */
+  normalizedBeta(): tf.Tensor1D {
+    return tf.tidy(() => {
+      const parts: tf.Tensor1D[] = [];
+      let start = 0;
+      while (start < this.topology.betaSize) {
+        const first = this.topology.edges[start]!;
+        const size = this.topology.outgoing(first.layer, first.from).length;
+        parts.push(tf.softmax(tf.slice(this.beta as tf.Tensor1D, [start], [size])));
+        start += size;
+      }
+      return tf.concat(parts);
+    });
+  }
+
+  /** Logits [N, H, W, numClasses] at the input's size. In train mode BN uses batch statistics. */
+  forward(x: tf.Tensor4D, options: ForwardOptions = {}): tf.Tensor4D {
+    if (x.rank !== 4 || x.shape[3] !== 3) {
+      throw new UserInputError(`Supernet.forward: expected an NHWC tensor with 3 channels, found shape [${x.shape}]`);
+    }
+    const fused = options.fused ?? this.fused;
+    return tf.tidy(() => {
+      const alphaWeights: EdgeWeights = tf.unstack(this.normalizedAlpha()).map((row) => tf.unstack(row) as tf.Scalar[]);
+      const betaWeights = tf.unstack(this.normalizedBeta()) as tf.Scalar[];
+      const nodes = fused ? this.trellisFused(x, alphaWeights, betaWeights) : this.trellisPlain(x, alphaWeights, betaWeights);
+      const [, height, width] = x.shape;
+      const logits = this.topology
+        .scalesAt(this.config.layers)
+        .map((scale) => resizeBilinear(this.heads.get(scale)!.apply(nodes.get(scale)!), height, width));
+      return logits.length === 1 ? logits[0]! : (tf.addN(logits) as tf.Tensor4D);
+    });
+  }
+
+  /** The fused trellis: each node's ReLU computed once, prev_prev projected and its ops run once per node. */
+  private trellisFused(x: tf.Tensor4D, alpha: EdgeWeights, beta: tf.Scalar[]): Map<Scale, tf.Tensor4D> {
+    const [, height, width] = x.shape;
+    const history: Map<Scale, Activation>[] = [new Map([[4 as Scale, new Activation(this.stem[1].apply(this.stem[0].apply(x)))]])];
+    for (let layer = 1; layer <= this.config.layers; layer++) {
+      const previous = history[layer - 1]!;
+      const current = new Map<Scale, Activation>();
+      for (const scale of this.topology.scalesAt(layer)) {
+        const size: [number, number] = [nodeSize(height, scale), nodeSize(width, scale)];
+        const calls: CellCall[] = this.topology.incoming(layer, scale).map((e) => ({
+          prev: new Activation(this.transitionFused(e, previous.get(e.from)!, size)),
+          weight: beta[e.index]!,
+        }));
+        const pp = this.prevPrev.get(`${layer}/${scale}`);
+        const prevPrev = pp ? new Activation(pp.applyPreActivated(history[layer - 2]!.get(scale)!.relu)) : undefined;
+        current.set(scale, new Activation(this.cells.get(`${layer}/${scale}`)!.applyCalls(calls, prevPrev, alpha)));
+      }
+      history.push(current);
+    }
+    return new Map([...history[this.config.layers]!].map(([s, a]) => [s, a.x]));
+  }
+
+  private transitionFused(e: TrellisEdge, source: Activation, [h, w]: [number, number]): tf.Tensor4D {
+    const t = this.transitions.get(e.index)!;
+    if (e.direction === 'up') return t.apply(resizeBilinear(source.x, h, w));
+    return t.applyPreActivated(source.relu);
+  }
+
+  /** The plain reference trellis: every cell call computed on its own, every op with its own ReLU. */
+  private trellisPlain(x: tf.Tensor4D, alpha: EdgeWeights, beta: tf.Scalar[]): Map<Scale, tf.Tensor4D> {
+    const [, height, width] = x.shape;
+    const history: Map<Scale, tf.Tensor4D>[] = [new Map([[4 as Scale, this.stem[1].apply(this.stem[0].apply(x))]])];
+    for (let layer = 1; layer <= this.config.layers; layer++) {
+      const previous = history[layer - 1]!;
+      const current = new Map<Scale, tf.Tensor4D>();
+      for (const scale of this.topology.scalesAt(layer)) {
+        const [h, w] = [nodeSize(height, scale), nodeSize(width, scale)];
+        const cell = this.cells.get(`${layer}/${scale}`)!;
+        const pp = this.prevPrev.get(`${layer}/${scale}`);
+        let node: tf.Tensor4D | undefined;
+        for (const e of this.topology.incoming(layer, scale)) {
+          const source = previous.get(e.from)!;
+          const t = this.transitions.get(e.index)!;
+          const prev = t.apply(e.direction === 'up' ? resizeBilinear(source, h, w) : source);
+          const prevPrev = pp ? pp.apply(history[layer - 2]!.get(scale)!) : prev;
+          const term = tf.mul(beta[e.index]!, cell.apply(prev, prevPrev, alpha)) as tf.Tensor4D;
+          node = node ? (tf.add(node, term) as tf.Tensor4D) : term;
+        }
+        current.set(scale, node!);
+      }
+      history.push(current);
+    }
+    return history[this.config.layers]!;
+  }
+}
