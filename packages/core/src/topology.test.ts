@@ -46,7 +46,8 @@ describe('TrellisTopology', () => {
     }
   });
 
-  it('gives every β logit a gradient', () => {
+  it.each(['cpu', 'wasm'] as const)('gives every β logit a gradient on %s', async (backend) => {
+    await initBackend({ backend });
     const t = new TrellisTopology(4);
     const logits = tf.tensor1d(Array.from({ length: t.betaSize }, (_, i) => Math.cos(i)));
     const weights = tf.tensor1d(Array.from({ length: t.betaSize }, (_, i) => (i % 7) - 3));

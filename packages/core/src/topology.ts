@@ -104,38 +104,24 @@ export class TrellisTopology {
   }
 
   /**
-   * For each β entry, the β indices of its node's outgoing edges (its softmax group), padded with −1.
-   * Shape [edges, 3].
-   */
-  softmaxGroups(): number[][] {
-    return this.edges.map((e) => {
-      const group = this.outgoing(e.layer, e.from).map((g) => g.index);
-      while (group.length < 3) group.push(-1);
-      return group;
-    });
-  }
-
-  /**
    * Normalised β: for every node, the softmax of its outgoing logits, so that they sum to 1 (two
-   * edges at the boundary scales). Differentiable; every logit receives a gradient.
+   * edges at the boundary scales). A node's outgoing edges are adjacent in β, so this is a softmax
+   * per contiguous slice — differentiable on every backend (a gather would need UnsortedSegmentSum,
+   * which tfjs-backend-wasm lacks), and every logit receives a gradient.
    */
   normalizeBeta(beta: tf.Tensor1D): tf.Tensor1D {
     if (beta.shape[0] !== this.betaSize) {
       throw new Error(`β has ${beta.shape[0]} entries; this trellis has ${this.betaSize} edges`);
     }
     return tf.tidy(() => {
-      const groups = this.softmaxGroups();
-      const padded = tf.concat([beta, tf.tensor1d([-1e9])]);
-      const indices = tf.tensor2d(
-        groups.map((g) => g.map((i) => (i < 0 ? this.betaSize : i))),
-        [groups.length, 3],
-        'int32',
-      );
-      const logits = tf.gather(padded, indices); // [edges, 3]
-      const ownSlot = groups.map((g, e) => g.indexOf(e));
-      const probabilities = tf.softmax(logits, 1);
-      const mask = tf.oneHot(tf.tensor1d(ownSlot, 'int32'), 3);
-      return tf.sum(tf.mul(probabilities, mask), 1) as tf.Tensor1D;
+      const parts: tf.Tensor1D[] = [];
+      for (let start = 0; start < this.betaSize; ) {
+        const first = this.edges[start]!;
+        const size = this.outgoing(first.layer, first.from).length;
+        parts.push(tf.softmax(tf.slice(beta, [start], [size])));
+        start += size;
+      }
+      return tf.concat(parts);
     });
   }
 }

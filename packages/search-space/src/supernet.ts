@@ -124,23 +124,9 @@ export class Supernet extends Module {
     return tf.softmax(this.alpha as tf.Tensor2D, 1);
   }
 
-  /**
-   * β normalised over each node's outgoing edges: the same values as `TrellisTopology.normalizeBeta`,
-   * computed by a softmax per node on contiguous slices (a node's outgoing edges are adjacent in β),
-   * which needs no Gather gradient (tfjs-backend-wasm lacks UnsortedSegmentSum).
-   */
+  /** β normalised over each node's outgoing edges (paper Eq. 7–8), [betaSize]. */
   normalizedBeta(): tf.Tensor1D {
-    return tf.tidy(() => {
-      const parts: tf.Tensor1D[] = [];
-      let start = 0;
-      while (start < this.topology.betaSize) {
-        const first = this.topology.edges[start]!;
-        const size = this.topology.outgoing(first.layer, first.from).length;
-        parts.push(tf.softmax(tf.slice(this.beta as tf.Tensor1D, [start], [size])));
-        start += size;
-      }
-      return tf.concat(parts);
-    });
+    return this.topology.normalizeBeta(this.beta as tf.Tensor1D);
   }
 
   /** Logits [N, H, W, numClasses] at the input's size. In train mode BN uses batch statistics. */

@@ -14,6 +14,7 @@ export const MAX_POOL_GRADIENT: GradConfig = {
   outputsToSave: [true],
   gradFunc: (dy, saved, attrs: NamedAttrMap) => {
     const [x, y] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const gradient = dy as tf.Tensor;
     const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as {
       filterSize: number | [number, number];
       strides: number | [number, number];
@@ -23,10 +24,10 @@ export const MAX_POOL_GRADIENT: GradConfig = {
     const kernelAttrs = { filterSize, strides, pad, dimRoundingMode } as unknown as NamedAttrMap;
     return {
       x: () =>
-        tf.tidy(() => {
+        tf.tidy((): tf.Tensor => {
           const [input, output] =
             tf.getBackend() === 'wasm' ? shiftPositive(x, y) : ([x, y] as [tf.Tensor4D, tf.Tensor4D]);
-          return tf.engine().runKernel('MaxPoolGrad', { dy, input, output }, kernelAttrs) as tf.Tensor4D;
+          return tf.engine().runKernel('MaxPoolGrad', { dy: gradient, input, output }, kernelAttrs) as tf.Tensor;
         }),
     };
   },
