@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
 import { CONV_GRADIENTS } from './conv-gradients.js';
 import { MAX_POOL_GRADIENT } from './maxpool-gradient.js';
+import { RESIZE_BILINEAR_GRADIENT } from './resize-gradient.js';
 import { WASM_KERNELS } from './wasm-kernels.js';
 
-const GRADIENTS: GradConfig[] = [...CONV_GRADIENTS, MAX_POOL_GRADIENT];
+const GRADIENTS: GradConfig[] = [...CONV_GRADIENTS, MAX_POOL_GRADIENT, RESIZE_BILINEAR_GRADIENT];
 
 /**
  * Kernels and gradients TensorFlow.js lacks. Called by `initBackend` after each backend is loaded;
