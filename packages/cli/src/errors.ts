@@ -1,0 +1,86 @@
+import { UserInputError } from '@autodeeplab/core';
+
+/** Exit codes: 0 success, 1 failure (a bug or an environment problem), 2 a problem with the user's input. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/**
+ * A command that needs a part of the project that is not built yet (a package that does not export
+ * what the command needs). It is reported like a user error (exit 2), never silently skipped.
+ */
+export class NotAvailableError extends UserInputError {
+  constructor(feature: string, missing: string) {
+    super(`${feature} is not available yet: ${missing}`);
+  }
+}
+
+interface ZodLikeError {
+  name: string;
+  issues: { path: PropertyKey[]; message: string }[];
+}
+
+function isZodError(error: unknown): error is ZodLikeError {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { name?: unknown }).name === 'ZodError' &&
+    Array.isArray((error as { issues?: unknown }).issues)
+  );
+}
+
+function isUserError(error: unknown): boolean {
+  if (error instanceof UserInputError) return true;
+  // Another copy of core (the built bin next to sources) has its own class: trust the name.
+  if (error instanceof Error && (error.name === 'UserInputError' || error.name === 'FileFormatError')) return true;
+  return false;
+}
+
+const FS_USER_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES']);
+
+export interface ClassifiedError {
+  code: typeof EXIT_FAILURE | typeof EXIT_USAGE;
+  message: string;
+}
+
+/**
+ * Decides whether an error is the user's (exit 2) or ours (exit 1), and words it in one line.
+ * Validation errors thrown raw by zod and missing files are the user's too.
+ */
+export function classifyError(error: unknown): ClassifiedError {
+  if (isUserError(error)) return { code: EXIT_USAGE, message: (error as Error).message };
+  if (isZodError(error)) {
+    const problems = error.issues
+      .slice(0, 8)
+      .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
+      .join('; ');
+    return { code: EXIT_USAGE, message: `invalid input: ${problems}` };
+  }
+  const fsCode = (error as { code?: unknown } | null)?.code;
+  if (typeof fsCode === 'string' && FS_USER_CODES.has(fsCode)) {
+    const path = (error as { path?: string }).path;
+    const what = fsCode === 'ENOENT' ? 'no such file or directory' : fsCode === 'EACCES' ? 'permission denied' : (error as Error).message;
+    return { code: EXIT_USAGE, message: path ? `${path}: ${what}` : (error as Error).message };
+  }
+  if (error instanceof Error) return { code: EXIT_FAILURE, message: error.message || error.name };
+  return { code: EXIT_FAILURE, message: String(error) };
+}
+
+/** The text printed for an error: one line, plus the stack (and causes) with `--verbose`. */
+export function formatError(error: unknown, verbose: boolean): { code: number; text: string } {
+  const { code, message } = classifyError(error);
+  const prefix = code === EXIT_USAGE ? 'error' : 'failed';
+  let text = `autodeeplab: ${prefix}: ${message}\n`;
+  if (verbose) {
+    let current: unknown = error;
+    let depth = 0;
+    while (current instanceof Error && depth < 5) {
+      text += `${depth === 0 ? '' : 'caused by: '}${current.stack ?? current.message}\n`;
+      current = current.cause;
+      depth++;
+    }
+  } else if (code === EXIT_FAILURE) {
+    text += 'Run again with --verbose for the stack trace.\n';
+  }
+  return { code, text };
+}
