@@ -66,7 +66,7 @@ describe('autodeeplab search → decode → train → eval → predict', () => {
     expect(evaluation.mIoU).toBeLessThanOrEqual(1);
 
     const images = join(dir, 'images');
-    const { encodeRgbPng } = await import('@autodeeplab/cli');
+    const { encodeRgbPng } = await import('@autodeeplab/datasets');
     const { openSynthetic } = await import('@autodeeplab/datasets');
     const sample = await openSynthetic({ kind: 'synthetic', size: 1, height: 33, width: 33, numClasses: 3 }).get(0);
     await import('node:fs/promises').then((fs) => fs.mkdir(images, { recursive: true }));

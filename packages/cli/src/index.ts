@@ -10,7 +10,6 @@ export { genotypeText } from './genotype-text.js';
 export { formatCount, formatBytes, formatDuration, formatTable } from './format.js';
 export { doctorReport, type DoctorReport, type BackendReport } from './commands/doctor.js';
 export * from './run-files.js';
-export { encodeRgbPng } from './png.js';
 export { listConfigFields, type ConfigField } from './config-reference.js';
 export {
   SearchRunConfigSchema,

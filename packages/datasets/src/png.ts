@@ -3,7 +3,7 @@
  * labels (PASCAL VOC) need the palette INDICES, so palette and 16-bit grey PNGs are decoded here.
  * Inflate runs on libuv's thread pool (async zlib); only the row unfiltering runs in JS.
  */
-import { inflate, deflate } from 'node:zlib';
+import { inflate, deflate, deflateSync } from 'node:zlib';
 import { promisify } from 'node:util';
 
 const inflateAsync = promisify(inflate);
@@ -209,4 +209,18 @@ export async function encodeIndexedPng(
   for (let y = 0; y < height; y++) raw.set(indices.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
   const idat = await deflateAsync(raw);
   return Buffer.concat([SIGNATURE, chunk('IHDR', ihdr), chunk('PLTE', plte), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]);
+}
+
+/** Encodes HWC RGB pixels as an 8-bit truecolour PNG (e.g. prediction overlays). */
+export function encodeRgbPng(rgb: Uint8Array, width: number, height: number): Buffer {
+  if (rgb.length !== width * height * 3) throw new RangeError(`rgb has ${rgb.length} values, expected ${width}×${height}×3`);
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  const stride = width * 3;
+  const raw = Buffer.alloc((stride + 1) * height);
+  for (let y = 0; y < height; y++) raw.set(rgb.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
+  return Buffer.concat([SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
 }

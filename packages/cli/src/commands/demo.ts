@@ -7,7 +7,6 @@ import { toYaml } from '../config-file.js';
 import { formatDuration } from '../format.js';
 import { printJson, printLine } from '../io.js';
 import { addCommonOptions, examples, type CommonOptions } from '../options.js';
-import { encodeRgbPng } from '../png.js';
 import { percent } from '../reporter.js';
 import { GENOTYPE_FILE } from '../run-files.js';
 import { runEval } from './eval.js';
@@ -83,7 +82,7 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
     const evaluation = await runEval(ctx, train.runDir, { ...common, batchSize: 4, flip: false });
 
     note(ctx, '5/5 predict');
-    const { openSynthetic } = await import('@autodeeplab/datasets');
+    const { openSynthetic, encodeRgbPng } = await import('@autodeeplab/datasets');
     const images = join(out, 'images');
     const val = openSynthetic(VAL as never);
     for (let i = 0; i < 4; i++) {

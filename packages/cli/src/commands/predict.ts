@@ -7,7 +7,6 @@ import { createProgress, setupBackend, type CommandContext } from '../context.js
 import { printJson, printLine } from '../io.js';
 import { resolveNetworkDir } from '../network-dir.js';
 import { addCommonOptions, examples, parseNumber, type CommonOptions } from '../options.js';
-import { encodeRgbPng } from '../png.js';
 
 interface PredictFlags extends CommonOptions {
   out: string;
@@ -72,7 +71,7 @@ export async function runPredict(ctx: CommandContext, networkPath: string, input
   const files = await listImages(inputs);
   await setupBackend(ctx, options);
   const { loadNetwork } = await import('@autodeeplab/model');
-  const { decodeImage, encodeIndexedPng, vocColormap, CITYSCAPES_CLASSES, CITYSCAPES_PALETTE } = await import('@autodeeplab/datasets');
+  const { decodeImage, encodeIndexedPng, encodeRgbPng, vocColormap, CITYSCAPES_CLASSES, CITYSCAPES_PALETTE } = await import('@autodeeplab/datasets');
   const loaded = await loadNetwork(networkDir);
   const { network, preprocessing } = loaded;
   network.eval();
