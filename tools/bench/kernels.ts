@@ -3,14 +3,22 @@
  * of the convolutions Auto-DeepLab uses, on each available backend.
  *
  *   npx tsx tools/bench/kernels.ts [--backends wasm,cpu] [--repeats N] [--warmup N] [--shapes small|all]
+ *   npx tsx tools/bench/kernels.ts --suite filter-grads [--repeats N] [--warmup N]
  *
  * Times are medians (and minima, robust on a loaded machine); GFLOP/s use the medians.
  * The backward pass is timed through the registered gradient (exactly what autodiff runs), given dy.
  * cpu is slow: by default it runs only the small shape (use --shapes all to force both).
+ *
+ * `--suite filter-grads` (wasm only) times, per shape and filter, the forward kernel, the input- and
+ * filter-gradient kernels as registered, and the filter gradient through the XNNPACK formulation
+ * (forward convolutions; what the depthwise kernel used before its SIMD reduction), on the benchmark
+ * shapes and the supernet's small ones (C = 8…64, 5×5…81×81). Minima and medians.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedAttrMap, Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../../packages/core/src/index.ts';
+import { convGeometry, conv2dBackpropFilter, depthwiseBackpropFilter } from '../../packages/core/src/kernels/conv-backprop.ts';
+import { kernelPrims } from '../../packages/core/src/kernels/prims.ts';
 import { formatTable, intArg, parseArgs, timeIt, writeResults } from './common.ts';
 
 interface ConvCase {
@@ -100,10 +108,112 @@ async function benchCase(backend: string, c: ConvCase, shape: [number, number, n
   };
 }
 
+interface FilterGradRow {
+  op: string;
+  shape: number[];
+  macs: number;
+  forwardMinMs: number;
+  forwardMedianMs: number;
+  inputGradMinMs: number;
+  inputGradMedianMs: number;
+  kernelMedianMs: number;
+  xnnpackMinMs: number;
+  xnnpackMedianMs: number;
+  /** What the registered kernel does now (it picks one of the two). */
+  kernelMinMs: number;
+}
+
+const FILTER_GRAD_SHAPES: Array<[number, number, number, number]> = [
+  ...SHAPES,
+  [2, 81, 81, 8],
+  [2, 65, 65, 8],
+  [2, 33, 33, 8],
+  [2, 33, 33, 16],
+  [2, 17, 17, 32],
+  [2, 9, 9, 32],
+  [2, 9, 9, 64],
+  [2, 5, 5, 64],
+];
+
+const FILTER_GRAD_CASES: Array<{ name: string; kernel: number; depthwise: boolean }> = [
+  { name: 'conv 1x1', kernel: 1, depthwise: false },
+  { name: 'conv 3x3', kernel: 3, depthwise: false },
+  { name: 'depthwise 3x3', kernel: 3, depthwise: true },
+  { name: 'depthwise 5x5', kernel: 5, depthwise: true },
+];
+
+
+async function filterGradSuite(opts: { repeats: number; warmup: number }): Promise<void> {
+  await initBackend({ backend: 'wasm' });
+  const backend = tf.backend();
+  const P = kernelPrims(tf.backend(), 'wasm');
+  const rows: FilterGradRow[] = [];
+  const minOf = async (fn: () => void) => timeIt(fn, opts);
+  for (const shape of FILTER_GRAD_SHAPES) {
+    for (const c of FILTER_GRAD_CASES) {
+      const ch = shape[3];
+      const filterShape: [number, number, number, number] = [c.kernel, c.kernel, ch, c.depthwise ? 1 : ch];
+      const x = tf.randomNormal(shape) as Tensor4D;
+      const filter = tf.randomNormal(filterShape) as Tensor4D;
+      const dy = tf.randomNormal(shape) as Tensor4D;
+      const g = convGeometry(shape, filterShape, 1, 1, 'same', undefined, c.depthwise);
+      const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined };
+      const fwdName = c.depthwise ? 'DepthwiseConv2dNative' : 'Conv2D';
+      const inName = c.depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput';
+      const filterName = c.depthwise ? 'DepthwiseConv2dNativeBackpropFilter' : 'Conv2DBackpropFilter';
+      const runAndFree = (name: string, inputs: Record<string, Tensor>, extra: Record<string, unknown>) => () => {
+        const t = tf.engine().runKernel(name, inputs, { ...attrs, ...extra } as unknown as NamedAttrMap) as Tensor;
+        t.dataSync();
+        t.dispose();
+      };
+      const fwd = await minOf(runAndFree(fwdName, { x, filter }, {}));
+      const inGrad = await minOf(runAndFree(inName, { dy, filter }, { inputShape: shape }));
+      const kernel = await minOf(runAndFree(filterName, { x, dy }, { filterShape }));
+      const xnn = await minOf(() => {
+        const out = (c.depthwise ? depthwiseBackpropFilter : conv2dBackpropFilter)(P, x, dy, g);
+        backend.disposeData(out.dataId); // complete on return: the wasm kernels are synchronous
+      });
+      tf.dispose([x, filter, dy]);
+      const macs = c.kernel * c.kernel * shape[0] * shape[1] * shape[2] * ch * (c.depthwise ? 1 : ch);
+      rows.push({
+        op: c.name,
+        shape,
+        macs,
+        forwardMinMs: fwd.minMs,
+        forwardMedianMs: fwd.medianMs,
+        inputGradMinMs: inGrad.minMs,
+        inputGradMedianMs: inGrad.medianMs,
+        xnnpackMinMs: xnn.minMs,
+        xnnpackMedianMs: xnn.medianMs,
+        kernelMinMs: kernel.minMs,
+        kernelMedianMs: kernel.medianMs,
+      });
+      process.stderr.write(`${c.name} [${shape.join(',')}]: dW kernel ${kernel.minMs.toFixed(2)} ms, xnnpack ${xnn.minMs.toFixed(2)} ms\n`);
+    }
+  }
+  const table = formatTable(
+    ['op', 'shape (NHWC)', 'MMACs', 'fwd min/med', 'dx min/med', 'dW kernel min/med', 'dW xnnpack min/med', '(dx+dW)/fwd min'],
+    rows.map((r) => [
+      r.op,
+      `[${r.shape.join(',')}]`,
+      (r.macs / 1e6).toFixed(2),
+      `${r.forwardMinMs.toFixed(2)} / ${r.forwardMedianMs.toFixed(2)}`,
+      `${r.inputGradMinMs.toFixed(2)} / ${r.inputGradMedianMs.toFixed(2)}`,
+      `${r.kernelMinMs.toFixed(2)} / ${r.kernelMedianMs.toFixed(2)}`,
+      `${r.xnnpackMinMs.toFixed(2)} / ${r.xnnpackMedianMs.toFixed(2)}`,
+      ((r.inputGradMinMs + r.kernelMinMs) / r.forwardMinMs).toFixed(2),
+    ]),
+  );
+  process.stderr.write('\n' + table + '\n\n');
+  writeResults('kernels-filter-grads', { options: opts, table, results: rows });
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const repeats = intArg(args, 'repeats', 10);
   const warmup = intArg(args, 'warmup', 2);
+  if (args.suite === 'filter-grads') return filterGradSuite({ repeats, warmup });
+  if (args.suite !== undefined && args.suite !== 'conv') throw new Error(`--suite: expected conv or filter-grads, found '${String(args.suite)}'`);
   const shapesArg = args.shapes ?? 'default';
   if (!['default', 'small', 'all'].includes(String(shapesArg))) throw new Error(`--shapes: expected small or all, found '${String(shapesArg)}'`);
   const requested = typeof args.backends === 'string' ? args.backends.split(',').map((b) => b.trim()) : ['tensorflow', 'wasm', 'cpu'];

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, NamedAttrMap, Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { conv2dBackpropFilter, convBackpropInput, convGeometry, depthwiseBackpropFilter, type ConvPad } from './conv-backprop.js';
 import { tensorPrims } from './prims.js';
+import { WASM_KERNELS } from './wasm-kernels.js';
 
 /**
  * Gradients of Conv2D and DepthwiseConv2dNative that also handle dilation > 1 (tfjs 4.22 asserts
@@ -74,6 +75,14 @@ export const conv2DGradConfig: GradConfig = {
   },
 };
 
+/** True when the active backend runs our wasm depthwise backprop kernels, which also take dilations. */
+function ourDepthwiseKernelsActive(): boolean {
+  const backend = tf.getBackend();
+  return WASM_KERNELS.every(
+    (c) => !c.kernelName.startsWith('DepthwiseConv2dNativeBackprop') || (c.backendName === backend && tf.getKernel(c.kernelName, backend)?.kernelFunc === c.kernelFunc),
+  );
+}
+
 export const depthwiseConv2dNativeGradConfig: GradConfig = {
   kernelName: 'DepthwiseConv2dNative',
   inputsToSave: ['x', 'filter'],
@@ -81,9 +90,10 @@ export const depthwiseConv2dNativeGradConfig: GradConfig = {
     const [x, filter] = saved as [Tensor4D, Tensor4D];
     const dy4 = dy as Tensor4D;
     const attrs = rawAttrs as unknown as ConvAttrs;
-    if (isOne(attrs.dilations)) {
+    // Dilation 1 on any backend, or any dilation with our wasm kernels: the backprop kernels.
+    if (isOne(attrs.dilations) || ourDepthwiseKernelsActive()) {
       const { strides, pad, dimRoundingMode } = attrs;
-      const dilations: [number, number] = [1, 1];
+      const dilations = attrs.dilations ?? 1;
       return {
         x: () =>
           tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dy4, filter }, {
