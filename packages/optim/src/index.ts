@@ -22,3 +22,4 @@ export * from './search.js';
 export * from './train.js';
 export * from './evaluate.js';
 export * from './dataset-source.js';
+export * from './parallel/index.js';

@@ -239,6 +239,8 @@ export interface UpdateOptions {
   /** 1-based number of the update being made, for messages. */
   step: number;
   epoch: number;
+  /** Computes loss and gradients instead of `computeGradients` on this thread (e.g. a GradientWorkerPool). */
+  compute?: (variables: ReadonlyMap<string, tf.Variable>, raw: Batch, ignoreLabel: number) => Promise<GradientResult>;
 }
 
 /**
@@ -252,12 +254,16 @@ export async function updateOn(
   raw: Batch,
   options: UpdateOptions,
 ): Promise<{ loss: number; gradNorm: number; images: number }> {
-  const batch = batchToTensors(raw, options.ignoreLabel);
   let result: GradientResult;
-  try {
-    result = await computeGradients(model, variables, batch, options.ignoreLabel);
-  } finally {
-    disposeBatch(batch);
+  if (options.compute) {
+    result = await options.compute(variables, raw, options.ignoreLabel);
+  } else {
+    const batch = batchToTensors(raw, options.ignoreLabel);
+    try {
+      result = await computeGradients(model, variables, batch, options.ignoreLabel);
+    } finally {
+      disposeBatch(batch);
+    }
   }
   try {
     if (!Number.isFinite(result.loss)) throw new NonFiniteLossError(options.step, options.epoch, `the ${options.what} loss`, result.loss);

@@ -43,6 +43,8 @@ export interface LoopSpec {
   rng: Rng;
   checkpointEvery: number;
   keepLast: number;
+  /** Runs once after the start event, before the first step (e.g. starting gradient workers); failures end the run with an error event. */
+  prepare?(): Promise<void>;
   /** Prepares the batch readers of an epoch, starting at batch `start`. */
   openEpoch(epoch: number, start: number): void;
   closeEpoch(): Promise<void>;
@@ -54,7 +56,8 @@ export interface LoopSpec {
   finish(): Promise<Partial<DoneEvent>>;
 }
 
-const ALWAYS_MUTABLE = ['checkpointEvery', 'keepLast', 'validateEvery'];
+// `workers` changes how a step is computed, not what it computes (up to BN's per-part statistics).
+const ALWAYS_MUTABLE = ['checkpointEvery', 'keepLast', 'validateEvery', 'workers'];
 
 function assertResumableConfig(saved: Record<string, unknown>, current: Record<string, unknown>, mutable: readonly string[], source: string): void {
   const keys = new Set([...Object.keys(saved), ...Object.keys(current)]);
@@ -137,6 +140,7 @@ export async function* runLoop(spec: LoopSpec): AsyncGenerator<RunEvent, void, u
   try {
     yield { type: 'start', time: now(), kind, runDir, epochs, stepsPerEpoch: S, totalSteps, config: spec.config, ...(resumedFrom ? { resumedFrom } : {}) };
     model.train();
+    await spec.prepare?.();
     const timer = new StepTimer();
     for (; epoch < epochs && step < totalSteps; epoch++, index = 0) {
       const epochStart = performance.now();

@@ -66,7 +66,7 @@ abstract class SlotOptimizer implements Optimizer {
   ) {
     if (!(learningRate >= 0)) throw new UserInputError(`learning rate must be a non-negative number, found ${learningRate}`);
     this.learningRate = learningRate;
-    this.countVariable = tf.variable(tf.scalar(0, 'int32'), false, uniqueVariableName(`${prefix}/${ITERATIONS}`));
+    this.countVariable = tf.tidy(() => tf.variable(tf.scalar(0, 'int32'), false, uniqueVariableName(`${prefix}/${ITERATIONS}`)));
     // Slots are created eagerly so the tensor count is flat from the first step on.
     for (const slot of slotNames) {
       const byParam = new Map<string, tf.Variable>();

@@ -8,8 +8,10 @@ import { EpochReader, modelNumClasses, nameVariables, updateOn, validate } from 
 import { runLoop, type StepOutcome } from './loop.js';
 import { logEvents, metricsPath } from './metrics-log.js';
 import { Adam, SGD } from './optimizers.js';
+import { startLoopWorkers, type GradientWorkerPool } from './parallel/pool.js';
+import type { ModelDescriptor } from './parallel/protocol.js';
 import { cosineSchedule } from './schedules.js';
-import type { BatchSource, SearchableModel } from './types.js';
+import type { Batch, BatchSource, SearchableModel } from './types.js';
 
 /** Hyper-parameters of the search; the defaults are the paper's (SPEC §3). */
 export const SearchConfigSchema = z
@@ -42,6 +44,11 @@ export const SearchConfigSchema = z
     keepLast: z.number().int().positive().default(1),
     /** Validate every this many epochs (0 = never); the last epoch is always validated. */
     validateEvery: z.number().int().nonnegative().default(1),
+    /**
+     * Backend instances sharing each batch: the main thread and `workers − 1` worker threads (see
+     * "Using both cores"). 1 = everything on the main thread. BN statistics are then per part.
+     */
+    workers: z.number().int().positive().max(64).default(1),
   })
   .strict()
   .refine((c) => c.weightLrMin <= c.weightLr, { message: 'weightLrMin must not exceed weightLr', path: ['weightLrMin'] });
@@ -76,6 +83,8 @@ export interface SearchOptions {
   decode?: (model: SearchableModel, at: { epoch: number; step: number }) => Genotype | undefined;
   /** Write every event to `<runDir>/metrics.jsonl` (default true). */
   metricsLog?: boolean;
+  /** How worker threads rebuild the model when `config.workers` > 1 (derived for a Supernet). */
+  replica?: ModelDescriptor;
 }
 
 function looksDecodable(model: unknown): model is ArchitectureSource {
@@ -130,6 +139,8 @@ async function* searchEvents(options: SearchOptions): AsyncGenerator<SearchEvent
   const readerB = new EpochReader(data.trainB, 'trainB');
   const decodeNow = options.decode ?? defaultDecode;
   let genotype: Genotype | undefined;
+  let pool: GradientWorkerPool | undefined;
+  const compute = (variables: ReadonlyMap<string, tf.Variable>, raw: Batch, ignoreLabel: number) => pool!.gradients(variables, raw, ignoreLabel);
 
   try {
     yield* runLoop({
@@ -148,6 +159,9 @@ async function* searchEvents(options: SearchOptions): AsyncGenerator<SearchEvent
       rng: options.rng ?? new Rng(config.seed),
       checkpointEvery: config.checkpointEvery,
       keepLast: config.keepLast,
+      async prepare() {
+        pool = await startLoopWorkers(model, config.workers, options.replica);
+      },
       openEpoch(epoch, start) {
         readerA.open(epoch, start);
         // trainB is only read once the architecture trains.
@@ -158,7 +172,7 @@ async function* searchEvents(options: SearchOptions): AsyncGenerator<SearchEvent
       },
       async step({ epoch, index, step }): Promise<StepOutcome> {
         const lr = weightLr(step);
-        const common = { ignoreLabel: config.ignoreLabel, step: step + 1, epoch };
+        const common = { ignoreLabel: config.ignoreLabel, step: step + 1, epoch, ...(pool ? { compute } : {}) };
         const a = await readerA.next({ epoch, index });
         const w = await updateOn(model, weightVars, weightOptimizer, a, { ...common, learningRate: lr, clipNorm: config.clipNorm, what: 'weight' });
         if (epoch < config.archStartEpoch) return { loss: w.loss, learningRate: { weights: lr }, gradNorm: { weights: w.gradNorm }, images: w.images };
@@ -204,6 +218,7 @@ async function* searchEvents(options: SearchOptions): AsyncGenerator<SearchEvent
       },
     });
   } finally {
+    await pool?.terminate();
     weightOptimizer.dispose();
     archOptimizer.dispose();
     await Promise.all([readerA.close(), readerB.close()]);

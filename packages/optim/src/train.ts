@@ -5,6 +5,8 @@ import { EpochReader, modelNumClasses, nameVariables, updateOn, validate } from 
 import { runLoop, type StepOutcome } from './loop.js';
 import { logEvents, metricsPath } from './metrics-log.js';
 import { SGD } from './optimizers.js';
+import { startLoopWorkers, type GradientWorkerPool } from './parallel/pool.js';
+import type { ModelDescriptor } from './parallel/protocol.js';
 import { polySchedule } from './schedules.js';
 import type { BatchSource, TrainableModel } from './types.js';
 
@@ -29,6 +31,11 @@ export const TrainConfigSchema = z
     checkpointEvery: z.number().int().nonnegative().default(1000),
     keepLast: z.number().int().positive().default(1),
     validateEvery: z.number().int().nonnegative().default(1),
+    /**
+     * Backend instances sharing each batch: the main thread and `workers − 1` worker threads (see
+     * "Using both cores"). 1 = everything on the main thread. BN statistics are then per part.
+     */
+    workers: z.number().int().positive().max(64).default(1),
   })
   .strict();
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
@@ -47,6 +54,8 @@ export interface TrainOptions {
   signal?: AbortSignal;
   rng?: Rng;
   metricsLog?: boolean;
+  /** How worker threads rebuild the network when `config.workers` > 1, e.g. `{ module: '@autodeeplab/model', export: 'buildNetwork', args: [genotype, options] }`. */
+  replica?: ModelDescriptor;
 }
 
 /** Trains a discrete network with SGD and the poly schedule; resumable exactly, like `search`. */
@@ -81,6 +90,7 @@ async function* trainEvents(options: TrainOptions): AsyncGenerator<TrainEvent, v
     warmup: { steps: config.warmupSteps, startFactor: config.warmupStartFactor },
   });
   const reader = new EpochReader(data.train, 'training data');
+  let pool: GradientWorkerPool | undefined;
 
   try {
     for await (const event of runLoop({
@@ -99,6 +109,9 @@ async function* trainEvents(options: TrainOptions): AsyncGenerator<TrainEvent, v
       rng: options.rng ?? new Rng(config.seed),
       checkpointEvery: config.checkpointEvery,
       keepLast: config.keepLast,
+      async prepare() {
+        pool = await startLoopWorkers(model, config.workers, options.replica);
+      },
       openEpoch: (epoch, start) => reader.open(epoch, start),
       closeEpoch: () => reader.close(),
       async step({ epoch, index, step }): Promise<StepOutcome> {
@@ -111,6 +124,7 @@ async function* trainEvents(options: TrainOptions): AsyncGenerator<TrainEvent, v
           what: 'training',
           step: step + 1,
           epoch,
+          ...(pool ? { compute: (variables, raw, ignoreLabel) => pool!.gradients(variables, raw, ignoreLabel) } : {}),
         });
         return { loss: w.loss, learningRate: { weights: lr }, gradNorm: { weights: w.gradNorm }, images: w.images };
       },
@@ -127,6 +141,7 @@ async function* trainEvents(options: TrainOptions): AsyncGenerator<TrainEvent, v
       if (event.type !== 'arch') yield event;
     }
   } finally {
+    await pool?.terminate();
     optimizer.dispose();
     await reader.close();
   }
