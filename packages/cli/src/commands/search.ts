@@ -19,6 +19,7 @@ interface SearchFlags extends CommonOptions {
   split?: string;
   epochs?: number;
   archStartEpoch?: number;
+  workers?: number;
   batchSize?: number;
   layers?: number;
   filterMultiplier?: number;
@@ -54,6 +55,7 @@ export function registerSearch(program: Command, ctx: CommandContext): void {
     .option('--epochs <n>', 'search epochs (overrides search.epochs)', parseInteger('--epochs', 1))
     .option('--arch-start-epoch <n>', 'first epoch that updates α and β (overrides search.archStartEpoch)', parseInteger('--arch-start-epoch'))
     .option('--batch-size <n>', 'images per step (overrides data.batchSize)', parseInteger('--batch-size', 1))
+    .option('--workers <n>', 'threads that share each batch, one backend each (overrides search.workers; 2 uses both cores of a 2-core machine)', parseInteger('--workers', 1))
     .option('--layers <n>', 'trellis layers L (overrides searchSpace.layers)', parseInteger('--layers', 1))
     .option('--filter-multiplier <n>', 'filter multiplier F (overrides searchSpace.filterMultiplier)', parseInteger('--filter-multiplier', 1))
     .option('--crop <HxW>', 'random training crop (overrides data.transforms.crop)', parseSize)
@@ -97,6 +99,7 @@ export async function runSearch(ctx: CommandContext, options: SearchFlags): Prom
     'dataset.split': options.split,
     'search.epochs': options.epochs,
     'search.archStartEpoch': options.archStartEpoch,
+    'search.workers': options.workers,
     'data.batchSize': options.batchSize,
     'searchSpace.layers': options.layers,
     'searchSpace.filterMultiplier': options.filterMultiplier,

@@ -21,6 +21,7 @@ interface TrainFlags extends CommonOptions {
   split?: string;
   valSplit?: string;
   epochs?: number;
+  workers?: number;
   steps?: number;
   batchSize?: number;
   lr?: number;
@@ -63,6 +64,7 @@ export function registerTrain(program: Command, ctx: CommandContext): void {
     .option('--epochs <n>', 'training epochs (overrides train.epochs)', parseInteger('--epochs', 1))
     .option('--steps <n>', 'total steps instead of epochs (overrides train.steps)', parseInteger('--steps', 1))
     .option('--batch-size <n>', 'images per step (overrides data.batchSize)', parseInteger('--batch-size', 1))
+    .option('--workers <n>', 'threads that share each batch, one backend each (overrides train.workers)', parseInteger('--workers', 1))
     .option('--lr <x>', 'base learning rate of the poly schedule (overrides train.lr)', parseNumber('--lr', { positive: true }))
     .option('--crop <HxW>', 'random training crop (overrides data.transforms.crop)', parseSize)
     .option('--set <field=value>', 'set any config field, e.g. --set train.weightDecay=1e-4 (repeatable)', collect)
@@ -103,6 +105,7 @@ export async function runTrain(ctx: CommandContext, options: TrainFlags): Promis
     'dataset.root': options.dataRoot,
     'dataset.split': options.split,
     'train.epochs': options.epochs,
+    'train.workers': options.workers,
     'train.steps': options.steps,
     'train.lr': options.lr,
     'data.batchSize': options.batchSize,
