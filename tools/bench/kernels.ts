@@ -10,15 +10,17 @@
  * cpu is slow: by default it runs only the small shape (use --shapes all to force both).
  *
  * `--suite filter-grads` (wasm only) times, per shape and filter, the forward kernel, the input- and
- * filter-gradient kernels as registered, and the filter gradient through the XNNPACK formulation
- * (forward convolutions; what the depthwise kernel used before its SIMD reduction), on the benchmark
- * shapes and the supernet's small ones (C = 8…64, 5×5…81×81). Minima and medians.
+ * filter-gradient kernels as registered, for regular convolutions the SIMD outer-product filter
+ * gradient forced on, and the filter gradient through the XNNPACK formulation (forward convolutions;
+ * what the depthwise kernel used before its SIMD reduction), on the benchmark shapes and the
+ * supernet's small ones (C = 8…64, 5×5…81×81; 1×1 up to 320 channels). Minima and medians.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedAttrMap, Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../../packages/core/src/index.ts';
 import { convGeometry, conv2dBackpropFilter, depthwiseBackpropFilter } from '../../packages/core/src/kernels/conv-backprop.ts';
 import { kernelPrims } from '../../packages/core/src/kernels/prims.ts';
+import { convFilterGradOptions, convInputGradOptions } from '../../packages/core/src/kernels/wasm-kernels.ts';
 import { formatTable, intArg, parseArgs, timeIt, writeResults } from './common.ts';
 
 interface ConvCase {
@@ -121,6 +123,12 @@ interface FilterGradRow {
   xnnpackMedianMs: number;
   /** What the registered kernel does now (it picks one of the two). */
   kernelMinMs: number;
+  /** Regular convolutions: the SIMD outer-product path, forced. */
+  simdMinMs: number | null;
+  simdMedianMs: number | null;
+  /** Regular convolutions: the input gradient's XNNPACK formulation, forced. */
+  inputGradXnnpackMinMs: number | null;
+  inputGradXnnpackMedianMs: number | null;
 }
 
 const FILTER_GRAD_SHAPES: Array<[number, number, number, number]> = [
@@ -129,17 +137,35 @@ const FILTER_GRAD_SHAPES: Array<[number, number, number, number]> = [
   [2, 65, 65, 8],
   [2, 33, 33, 8],
   [2, 33, 33, 16],
+  [2, 17, 17, 16],
   [2, 17, 17, 32],
   [2, 9, 9, 32],
   [2, 9, 9, 64],
   [2, 5, 5, 64],
 ];
 
-const FILTER_GRAD_CASES: Array<{ name: string; kernel: number; depthwise: boolean }> = [
-  { name: 'conv 1x1', kernel: 1, depthwise: false },
-  { name: 'conv 3x3', kernel: 3, depthwise: false },
-  { name: 'depthwise 3x3', kernel: 3, depthwise: true },
-  { name: 'depthwise 5x5', kernel: 5, depthwise: true },
+interface FilterGradCase {
+  name: string;
+  kernel: number;
+  depthwise: boolean;
+  dilation: number;
+}
+
+const FILTER_GRAD_CASES: FilterGradCase[] = [
+  { name: 'conv 1x1', kernel: 1, depthwise: false, dilation: 1 },
+  { name: 'conv 3x3', kernel: 3, depthwise: false, dilation: 1 },
+  { name: 'conv 3x3 r2', kernel: 3, depthwise: false, dilation: 2 },
+  { name: 'conv 5x5 r2', kernel: 5, depthwise: false, dilation: 2 },
+  { name: 'depthwise 3x3', kernel: 3, depthwise: true, dilation: 1 },
+  { name: 'depthwise 5x5', kernel: 5, depthwise: true, dilation: 1 },
+];
+
+/** The heads' and stacked edges' wide 1×1 convolutions (up to 5 blocks × 64 channels). */
+const WIDE_CASES: Array<{ c: FilterGradCase; shape: [number, number, number, number] }> = [
+  { c: { name: 'conv 1x1', kernel: 1, depthwise: false, dilation: 1 }, shape: [2, 5, 5, 320] },
+  { c: { name: 'conv 1x1', kernel: 1, depthwise: false, dilation: 1 }, shape: [2, 9, 9, 160] },
+  { c: { name: 'conv 1x1', kernel: 1, depthwise: false, dilation: 1 }, shape: [2, 17, 17, 80] },
+  { c: { name: 'conv 1x1', kernel: 1, depthwise: false, dilation: 1 }, shape: [2, 33, 33, 40] },
 ];
 
 
@@ -149,15 +175,16 @@ async function filterGradSuite(opts: { repeats: number; warmup: number }): Promi
   const P = kernelPrims(tf.backend(), 'wasm');
   const rows: FilterGradRow[] = [];
   const minOf = async (fn: () => void) => timeIt(fn, opts);
-  for (const shape of FILTER_GRAD_SHAPES) {
-    for (const c of FILTER_GRAD_CASES) {
+  const runs = [...FILTER_GRAD_SHAPES.flatMap((shape) => FILTER_GRAD_CASES.map((c) => ({ c, shape }))), ...WIDE_CASES];
+  {
+    for (const { c, shape } of runs) {
       const ch = shape[3];
       const filterShape: [number, number, number, number] = [c.kernel, c.kernel, ch, c.depthwise ? 1 : ch];
       const x = tf.randomNormal(shape) as Tensor4D;
       const filter = tf.randomNormal(filterShape) as Tensor4D;
       const dy = tf.randomNormal(shape) as Tensor4D;
-      const g = convGeometry(shape, filterShape, 1, 1, 'same', undefined, c.depthwise);
-      const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined };
+      const g = convGeometry(shape, filterShape, 1, c.dilation, 'same', undefined, c.depthwise);
+      const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [c.dilation, c.dilation], dimRoundingMode: undefined };
       const fwdName = c.depthwise ? 'DepthwiseConv2dNative' : 'Conv2D';
       const inName = c.depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput';
       const filterName = c.depthwise ? 'DepthwiseConv2dNativeBackpropFilter' : 'Conv2DBackpropFilter';
@@ -169,6 +196,18 @@ async function filterGradSuite(opts: { repeats: number; warmup: number }): Promi
       const fwd = await minOf(runAndFree(fwdName, { x, filter }, {}));
       const inGrad = await minOf(runAndFree(inName, { dy, filter }, { inputShape: shape }));
       const kernel = await minOf(runAndFree(filterName, { x, dy }, { filterShape }));
+      // The regular filter gradient's SIMD path whatever the size heuristic says (when Co allows it).
+      // And the input gradient's XNNPACK formulation (the SIMD path, where it applies, is the kernel's default).
+      let simd: { minMs: number; medianMs: number } | null = null;
+      let inXnn: { minMs: number; medianMs: number } | null = null;
+      if (!c.depthwise) {
+        convFilterGradOptions.simd = 'always';
+        simd = await minOf(runAndFree(filterName, { x, dy }, { filterShape }));
+        convFilterGradOptions.simd = 'auto';
+        convInputGradOptions.simd = 'never';
+        inXnn = await minOf(runAndFree(inName, { dy, filter }, { inputShape: shape }));
+        convInputGradOptions.simd = 'auto';
+      }
       const xnn = await minOf(() => {
         const out = (c.depthwise ? depthwiseBackpropFilter : conv2dBackpropFilter)(P, x, dy, g);
         backend.disposeData(out.dataId); // complete on return: the wasm kernels are synchronous
@@ -187,19 +226,25 @@ async function filterGradSuite(opts: { repeats: number; warmup: number }): Promi
         xnnpackMedianMs: xnn.medianMs,
         kernelMinMs: kernel.minMs,
         kernelMedianMs: kernel.medianMs,
+        simdMinMs: simd?.minMs ?? null,
+        simdMedianMs: simd?.medianMs ?? null,
+        inputGradXnnpackMinMs: inXnn?.minMs ?? null,
+        inputGradXnnpackMedianMs: inXnn?.medianMs ?? null,
       });
       process.stderr.write(`${c.name} [${shape.join(',')}]: dW kernel ${kernel.minMs.toFixed(2)} ms, xnnpack ${xnn.minMs.toFixed(2)} ms\n`);
     }
   }
   const table = formatTable(
-    ['op', 'shape (NHWC)', 'MMACs', 'fwd min/med', 'dx min/med', 'dW kernel min/med', 'dW xnnpack min/med', '(dx+dW)/fwd min'],
+    ['op', 'shape (NHWC)', 'MMACs', 'fwd min/med', 'dx kernel min/med', 'dx xnnpack min/med', 'dW kernel min/med', 'dW simd min/med', 'dW xnnpack min/med', '(dx+dW)/fwd min'],
     rows.map((r) => [
       r.op,
       `[${r.shape.join(',')}]`,
       (r.macs / 1e6).toFixed(2),
       `${r.forwardMinMs.toFixed(2)} / ${r.forwardMedianMs.toFixed(2)}`,
       `${r.inputGradMinMs.toFixed(2)} / ${r.inputGradMedianMs.toFixed(2)}`,
+      r.inputGradXnnpackMinMs == null || r.inputGradXnnpackMedianMs == null ? '-' : `${r.inputGradXnnpackMinMs.toFixed(2)} / ${r.inputGradXnnpackMedianMs.toFixed(2)}`,
       `${r.kernelMinMs.toFixed(2)} / ${r.kernelMedianMs.toFixed(2)}`,
+      r.simdMinMs == null || r.simdMedianMs == null ? '-' : `${r.simdMinMs.toFixed(2)} / ${r.simdMedianMs.toFixed(2)}`,
       `${r.xnnpackMinMs.toFixed(2)} / ${r.xnnpackMedianMs.toFixed(2)}`,
       ((r.inputGradMinMs + r.kernelMinMs) / r.forwardMinMs).toFixed(2),
     ]),

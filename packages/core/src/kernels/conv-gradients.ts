@@ -6,8 +6,9 @@ import { WASM_KERNELS } from './wasm-kernels.js';
 
 /**
  * Gradients of Conv2D and DepthwiseConv2dNative that also handle dilation > 1 (tfjs 4.22 asserts
- * dilation 1). Dilation 1 keeps the backend's own backprop kernels; dilation > 1 is computed exactly
- * with forward convolutions (see conv-backprop.ts), which every backend supports with dilation.
+ * dilation 1). Dilation 1 keeps the backend's own backprop kernels, as does any dilation on wasm
+ * (our kernels there take dilations); dilation > 1 elsewhere is computed exactly with forward
+ * convolutions (see conv-backprop.ts), which every backend supports with dilation.
  */
 
 interface ConvAttrs {
@@ -48,6 +49,14 @@ function dilatedGrad(
   });
 }
 
+/** True when the active backend runs our wasm backprop kernels named `prefix`…, which also take dilations. */
+function ourKernelsActive(prefix: string): boolean {
+  const backend = tf.getBackend();
+  return WASM_KERNELS.every(
+    (c) => !c.kernelName.startsWith(prefix) || (c.backendName === backend && tf.getKernel(c.kernelName, backend)?.kernelFunc === c.kernelFunc),
+  );
+}
+
 export const conv2DGradConfig: GradConfig = {
   kernelName: 'Conv2D',
   inputsToSave: ['x', 'filter'],
@@ -55,16 +64,18 @@ export const conv2DGradConfig: GradConfig = {
     const [x, filter] = saved as [Tensor4D, Tensor4D];
     const dy4 = dy as Tensor4D;
     const attrs = rawAttrs as unknown as ConvAttrs;
-    if (isOne(attrs.dilations)) {
+    // Dilation 1 on any backend, or (NHWC) any dilation with our wasm kernels, which read `dilations`.
+    if (isOne(attrs.dilations) || (attrs.dataFormat !== 'NCHW' && ourKernelsActive('Conv2DBackprop'))) {
       const { strides, pad, dataFormat, dimRoundingMode } = attrs;
+      const dilations = attrs.dilations ?? 1;
       return {
         x: () =>
           tf.engine().runKernel('Conv2DBackpropInput', { dy: dy4, filter }, {
-            strides, pad, dataFormat, dimRoundingMode, inputShape: x.shape,
+            strides, pad, dataFormat, dimRoundingMode, dilations, inputShape: x.shape,
           } as unknown as NamedAttrMap) as Tensor,
         filter: () =>
           tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dy4 }, {
-            strides, pad, dataFormat, dimRoundingMode, filterShape: filter.shape,
+            strides, pad, dataFormat, dimRoundingMode, dilations, filterShape: filter.shape,
           } as unknown as NamedAttrMap) as Tensor,
       };
     }
@@ -75,13 +86,6 @@ export const conv2DGradConfig: GradConfig = {
   },
 };
 
-/** True when the active backend runs our wasm depthwise backprop kernels, which also take dilations. */
-function ourDepthwiseKernelsActive(): boolean {
-  const backend = tf.getBackend();
-  return WASM_KERNELS.every(
-    (c) => !c.kernelName.startsWith('DepthwiseConv2dNativeBackprop') || (c.backendName === backend && tf.getKernel(c.kernelName, backend)?.kernelFunc === c.kernelFunc),
-  );
-}
 
 export const depthwiseConv2dNativeGradConfig: GradConfig = {
   kernelName: 'DepthwiseConv2dNative',
@@ -91,7 +95,7 @@ export const depthwiseConv2dNativeGradConfig: GradConfig = {
     const dy4 = dy as Tensor4D;
     const attrs = rawAttrs as unknown as ConvAttrs;
     // Dilation 1 on any backend, or any dilation with our wasm kernels: the backprop kernels.
-    if (isOne(attrs.dilations) || ourDepthwiseKernelsActive()) {
+    if (isOne(attrs.dilations) || ourKernelsActive('DepthwiseConv2dNativeBackprop')) {
       const { strides, pad, dimRoundingMode } = attrs;
       const dilations = attrs.dilations ?? 1;
       return {

@@ -7,6 +7,7 @@
  *
  * for every float32 channel c < cBytes/4 (all pointers and strides in bytes; rows, cols ≥ 1; cBytes a
  * positive multiple of 16). That is one tap of a depthwise filter gradient over a block of rows.
+ * A second function, `tapOuter` (below), does one tap of a regular filter gradient.
  * Channels go 8 at a time (two independent f32x4 accumulators, to hide the add latency), then 4.
  * No toolchain is needed: the bytes are written below with a few helpers.
  */
@@ -129,6 +130,148 @@ function functionBody(): number[] {
   return [...uleb(locals.length + code.length), ...locals, ...code];
 }
 
+// ---------------------------------------------------------------------------------------------
+// tapOuter: one tap of a regular filter gradient, a sum of outer products over a block of pixels.
+//
+//   tapOuter(x, dy, acc, rows, xRowStride, dyRowStride, cols, xColStride, dyColStride, ci, coBytes)
+//     acc[c·coBytes/4 + o] += Σ_{r < rows, j < cols} x[r·xRowStride + j·xColStride + c] · dy[r·dyRowStride + j·dyColStride + o]
+//
+// for c < ci (≥ 1) and float32 o < coBytes/4 (coBytes a positive multiple of 16); acc is a row-major
+// [ci, coBytes/4] block. Register blocking: 4 input channels × 8 output channels (eight f32x4
+// accumulators, x broadcast by v128.load32_splat, dy loaded as two vectors), with 1-channel and
+// 4-output-channel tails; every block sweeps all pixels, keeping its accumulators in registers.
+//
+// tapOuterStrided: the same with two more parameters, xChanStride and accRowStride (bytes), which
+// replace 4 and coBytes as the steps between consecutive c in x and in acc:
+//     acc[c·accRowStride + 4·o] += Σ x[… + c·xChanStride] · dy[… + 4·o]
+// That is one tap of a regular INPUT gradient along a run of pixels (c = the pixel, the sum over
+// the output channels, dy = the filter transposed to [Co, Ci]).
+
+interface OuterLayout {
+  strided: boolean;
+  X: number; DY: number; ACC: number; ROWS: number; XRS: number; DRS: number; COLS: number; XCS: number; DCS: number; CI: number; COB: number;
+  /** Step between consecutive c in x / acc rows (parameters when strided, else unused). */
+  XCH: number; ARS: number;
+  // Locals.
+  CIX: number; XC: number; AR: number; CO: number; R: number; J: number; XR: number; DR: number; XP: number; DP: number;
+  /** x pointers of c = 1, 2, 3 in the current pixel (strided only). */
+  XP1: number; XP2: number; XP3: number;
+  D0: number; S: number; A: number;
+  params: number;
+  i32Locals: number;
+}
+
+function outerLayout(strided: boolean): OuterLayout {
+  const params = strided ? 13 : 11;
+  const l = params;
+  const i32Locals = strided ? 13 : 10;
+  const v = params + i32Locals;
+  return {
+    strided, X: 0, DY: 1, ACC: 2, ROWS: 3, XRS: 4, DRS: 5, COLS: 6, XCS: 7, DCS: 8, CI: 9, COB: 10, XCH: 11, ARS: 12,
+    CIX: l, XC: l + 1, AR: l + 2, CO: l + 3, R: l + 4, J: l + 5, XR: l + 6, DR: l + 7, XP: l + 8, DP: l + 9,
+    XP1: l + 10, XP2: l + 11, XP3: l + 12,
+    // v128: two dy vectors, the broadcast x, 8 accumulators.
+    D0: v, S: v + 2, A: v + 3,
+    params, i32Locals,
+  };
+}
+
+const I32MUL = 0x6c;
+const load32splat = (offset: number) => [...simd(0x09), 2, ...uleb(offset)];
+
+/** k · (local i): the step of k channels. */
+function times(L: OuterLayout, k: number, i: number): number[] {
+  return k === 1 ? get(i) : [...get(i), op.i32const, ...sleb(k), I32MUL];
+}
+
+/** Address of accumulator row c of the current block: ar + co + c·rowStride. */
+function outerAccAddr(L: OuterLayout, c: number): number[] {
+  const base = [...get(L.AR), ...get(L.CO), op.i32add];
+  return c === 0 ? base : [...base, ...times(L, c, L.strided ? L.ARS : L.COB), op.i32add];
+}
+
+/** The pixel sweep for a block of `nc` input channels × `nv` f32x4 of output channels. */
+function outerKernel(L: OuterLayout, nc: number, nv: number): number[] {
+  const acc = (c: number, v: number) => L.A + c * 2 + v;
+  const loads: number[] = [];
+  const stores: number[] = [];
+  for (let c = 0; c < nc; c++) {
+    for (let v = 0; v < nv; v++) {
+      loads.push(...outerAccAddr(L, c), ...v128load(16 * v), ...set(acc(c, v)));
+      stores.push(...outerAccAddr(L, c), ...get(acc(c, v)), ...v128store(16 * v));
+    }
+  }
+  const pixel: number[] = [];
+  for (let v = 0; v < nv; v++) pixel.push(...get(L.DP), ...v128load(16 * v), ...set(L.D0 + v));
+  for (let c = 0; c < nc; c++) {
+    if (L.strided) {
+      const ptr = [L.XP, L.XP1, L.XP2, L.XP3][c] as number;
+      if (c > 0) pixel.push(...get(L.XP), ...get(ptr), op.i32add, ...load32splat(0), ...set(L.S));
+      else pixel.push(...get(L.XP), ...load32splat(0), ...set(L.S));
+    } else {
+      pixel.push(...get(L.XP), ...load32splat(4 * c), ...set(L.S));
+    }
+    for (let v = 0; v < nv; v++) {
+      pixel.push(...get(acc(c, v)), ...get(L.S), ...get(L.D0 + v), ...f32x4mul, ...f32x4add, ...set(acc(c, v)));
+    }
+  }
+  return [
+    ...loads,
+    ...get(L.XC), ...set(L.XR),
+    ...get(L.DY), ...get(L.CO), op.i32add, ...set(L.DR),
+    ...get(L.ROWS), ...set(L.R),
+    op.loop, op.void,
+    ...get(L.XR), ...set(L.XP),
+    ...get(L.DR), ...set(L.DP),
+    ...get(L.COLS), ...set(L.J),
+    op.loop, op.void,
+    ...pixel,
+    ...addLocal(L.XP, L.XCS),
+    ...addLocal(L.DP, L.DCS),
+    ...decrement(L.J), op.brIf, 0,
+    op.end,
+    ...addLocal(L.XR, L.XRS),
+    ...addLocal(L.DR, L.DRS),
+    ...decrement(L.R), op.brIf, 0,
+    op.end,
+    ...stores,
+  ];
+}
+
+/** All output-channel blocks (8 at a time, then 4) for `nc` input channels, then advance by nc channels. */
+function outerChannels(L: OuterLayout, nc: number): number[] {
+  return [
+    op.i32const, 0, ...set(L.CO),
+    op.loop, op.void,
+    ...get(L.COB), ...get(L.CO), op.i32sub, op.i32const, 32, op.i32geU,
+    op.if, op.void, ...outerKernel(L, nc, 2), ...addConst(L.CO, 32), op.else, ...outerKernel(L, nc, 1), ...addConst(L.CO, 16), op.end,
+    ...get(L.CO), ...get(L.COB), op.i32ltU, op.brIf, 0,
+    op.end,
+    ...addConst(L.CIX, nc),
+    ...(L.strided ? [...get(L.XC), ...times(L, nc, L.XCH), op.i32add, ...set(L.XC)] : addConst(L.XC, 4 * nc)),
+    ...get(L.AR), ...times(L, nc, L.strided ? L.ARS : L.COB), op.i32add, ...set(L.AR),
+  ];
+}
+
+function outerFunctionBody(strided: boolean): number[] {
+  const L = outerLayout(strided);
+  const code = [
+    ...get(L.X), ...set(L.XC),
+    ...get(L.ACC), ...set(L.AR),
+    ...(strided
+      ? [...get(L.XCH), ...set(L.XP1), ...times(L, 2, L.XCH), ...set(L.XP2), ...times(L, 3, L.XCH), ...set(L.XP3)]
+      : []),
+    op.loop, op.void,
+    ...get(L.CI), ...get(L.CIX), op.i32sub, op.i32const, 4, op.i32geU,
+    op.if, op.void, ...outerChannels(L, 4), op.else, ...outerChannels(L, 1), op.end,
+    ...get(L.CIX), ...get(L.CI), op.i32ltU, op.brIf, 0,
+    op.end,
+    op.end,
+  ];
+  const locals = [2, L.i32Locals, I32, 11, V128];
+  return [...uleb(locals.length + code.length), ...locals, ...code];
+}
+
 function section(id: number, payload: number[]): number[] {
   return [id, ...uleb(payload.length), ...payload];
 }
@@ -136,12 +279,14 @@ function section(id: number, payload: number[]): number[] {
 const name = (s: string) => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
 
 function moduleBytes(): Uint8Array {
-  const type = section(1, [1, 0x60, 10, ...Array<number>(10).fill(I32), 0]);
+  const fnType = (params: number) => [0x60, params, ...Array<number>(params).fill(I32), 0];
+  const type = section(1, [3, ...fnType(10), ...fnType(11), ...fnType(13)]);
   // Imports env.memory: a memory with at least 0 pages and no maximum (the backend's heap).
   const imports = section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 0x00]);
-  const funcs = section(3, [1, 0]);
-  const exports = section(7, [1, ...name('tapReduce'), 0x00, 0]);
-  const code = section(10, [1, ...functionBody()]);
+  const funcs = section(3, [3, 0, 1, 2]);
+  const exports = section(7, [3, ...name('tapReduce'), 0x00, 0, ...name('tapOuter'), 0x00, 1, ...name('tapOuterStrided'), 0x00, 2]);
+  const bodies = [functionBody(), outerFunctionBody(false), outerFunctionBody(true)];
+  const code = section(10, [bodies.length, ...bodies.flat()]);
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...imports, ...funcs, ...exports, ...code]);
 }
 
@@ -156,6 +301,36 @@ export type TapReduce = (
   xColStride: number,
   dyColStride: number,
   cBytes: number,
+) => void;
+
+export type TapOuter = (
+  x: number,
+  dy: number,
+  acc: number,
+  rows: number,
+  xRowStride: number,
+  dyRowStride: number,
+  cols: number,
+  xColStride: number,
+  dyColStride: number,
+  inChannels: number,
+  coBytes: number,
+) => void;
+
+export type TapOuterStrided = (
+  x: number,
+  dy: number,
+  acc: number,
+  rows: number,
+  xRowStride: number,
+  dyRowStride: number,
+  cols: number,
+  xColStride: number,
+  dyColStride: number,
+  count: number,
+  oBytes: number,
+  xChanStride: number,
+  accRowStride: number,
 ) => void;
 
 /** The slice of the WebAssembly JS API used here (this package's TS lib has no DOM/WebAssembly types). */
@@ -175,13 +350,20 @@ export function isWasmMemory(m: unknown): m is WasmMemory {
 }
 
 let compiled: object | null | undefined;
-const instances = new WeakMap<WasmMemory, TapReduce>();
+const instances = new WeakMap<WasmMemory, SimdKernels>();
+
+/** The module's functions bound to one memory. */
+export interface SimdKernels {
+  tapReduce: TapReduce;
+  tapOuter: TapOuter;
+  tapOuterStrided: TapOuterStrided;
+}
 
 /**
- * `tapReduce` bound to `memory`, or null where it cannot run (no WebAssembly SIMD, or a shared
- * memory — the threaded backend — which would need a matching import declaration).
+ * The SIMD functions bound to `memory`, or null where they cannot run (no WebAssembly SIMD, or a
+ * shared memory — the threaded backend — which would need a matching import declaration).
  */
-export function tapReduceFor(memory: WasmMemory): TapReduce | null {
+export function simdKernelsFor(memory: WasmMemory): SimdKernels | null {
   const cached = instances.get(memory);
   if (cached != null) return cached;
   if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return null;
@@ -195,9 +377,18 @@ export function tapReduceFor(memory: WasmMemory): TapReduce | null {
   }
   if (compiled == null) return null;
   const instance = new WASM.Instance(compiled, { env: { memory } });
-  const fn = instance.exports.tapReduce as TapReduce;
-  instances.set(memory, fn);
-  return fn;
+  const kernels: SimdKernels = {
+    tapReduce: instance.exports.tapReduce as TapReduce,
+    tapOuter: instance.exports.tapOuter as TapOuter,
+    tapOuterStrided: instance.exports.tapOuterStrided as TapOuterStrided,
+  };
+  instances.set(memory, kernels);
+  return kernels;
+}
+
+/** `tapReduce` bound to `memory`, or null where it cannot run (see `simdKernelsFor`). */
+export function tapReduceFor(memory: WasmMemory): TapReduce | null {
+  return simdKernelsFor(memory)?.tapReduce ?? null;
 }
 
 /** Exposed for tests: the module's bytes (to check they validate). */

@@ -7,17 +7,21 @@ import {
   type ConvGeometry,
   type ConvPad,
 } from './conv-backprop.js';
+import { convFilterGradSimd } from './conv-filter-grad.js';
+import { convInputGradSimd } from './conv-input-grad.js';
 import { depthwiseFilterGradSimd } from './depthwise-filter-grad.js';
-import { isWasmMemory, tapReduceFor, type WasmMemory } from './simd-reduce.js';
+import { isWasmMemory, simdKernelsFor, type SimdKernels, type WasmMemory } from './simd-reduce.js';
 import { kernelPrims } from './prims.js';
 
 /**
- * Convolution backprop kernels for the wasm backend, built from its own XNNPACK-backed forward
- * kernels. Three are missing from tfjs-backend-wasm 4.22; its Conv2DBackpropInput exists but is a
- * naive loop ~6× slower than the forward convolution, so it is replaced too. The depthwise filter
- * gradient, which XNNPACK can only do slowly (dy as a huge Ho×Wo depthwise filter), runs instead as
- * a small WebAssembly SIMD reduction over the backend's own heap (simd-reduce.ts) when the
- * multiplier is 1 and the channels a multiple of 4.
+ * Convolution backprop kernels for the wasm backend. Three are missing from tfjs-backend-wasm 4.22;
+ * its Conv2DBackpropInput exists but is a naive loop ~6× slower than the forward convolution, so it
+ * is replaced too. Where they can, they run as small hand-assembled WebAssembly SIMD functions over
+ * the backend's own heap (simd-reduce.ts): the depthwise filter gradient (multiplier 1, C a multiple
+ * of 4), the regular filter gradient (Co a multiple of 4) and the regular input gradient (Ci a
+ * multiple of 4, up to a work size). Otherwise they are built from the backend's XNNPACK-backed
+ * forward kernels (conv-backprop.ts). The regular kernels also read a `dilations` attribute, which
+ * our gradient of Conv2D passes (tfjs's kernels of these names have none).
  */
 const BACKEND = 'wasm';
 
@@ -55,17 +59,51 @@ function heapMemory(b: WasmHeapBackend): WasmMemory | null {
   return isWasmMemory(m) ? m : null;
 }
 
-/** Depthwise filter gradient on the heap with the SIMD reduction; null where that path does not apply. */
-function depthwiseFilterGradSimdOnHeap(backend: unknown, x: TensorInfo, dy: TensorInfo, filterShape: number[], g: ConvGeometry): TensorInfo | null {
-  if (g.multiplier !== 1 || g.inC % 4 !== 0 || !isWasmHeapBackend(backend)) return null;
-  if (x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
+/**
+ * A filter gradient computed on the heap by one of the SIMD functions into a zeroed output; null
+ * where SIMD or the backend's heap is unavailable.
+ */
+function filterGradOnHeap(
+  backend: unknown,
+  x: TensorInfo,
+  dy: TensorInfo,
+  filterShape: number[],
+  compute: (k: SimdKernels, xOffset: number, dyOffset: number, outOffset: number) => void,
+): TensorInfo | null {
+  if (!isWasmHeapBackend(backend) || x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
   const memory = heapMemory(backend);
-  const tapReduce = memory == null ? null : tapReduceFor(memory);
-  if (tapReduce == null) return null;
+  const kernels = memory == null ? null : simdKernelsFor(memory);
+  if (kernels == null) return null;
   const out = backend.makeOutput(filterShape, 'float32');
   backend.typedArrayFromHeap(out).fill(0);
-  depthwiseFilterGradSimd(tapReduce, backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(dy.dataId), backend.getMemoryOffset(out.dataId), g);
+  // Offsets are read after makeOutput, which may grow (and so move) the heap.
+  compute(kernels, backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(dy.dataId), backend.getMemoryOffset(out.dataId));
   return out;
+}
+
+/** Depthwise filter gradient on the heap with the SIMD reduction; null where that path does not apply. */
+function depthwiseFilterGradSimdOnHeap(backend: unknown, x: TensorInfo, dy: TensorInfo, filterShape: number[], g: ConvGeometry): TensorInfo | null {
+  if (g.multiplier !== 1 || g.inC % 4 !== 0) return null;
+  return filterGradOnHeap(backend, x, dy, filterShape, (k, xo, dyo, outo) => depthwiseFilterGradSimd(k.tapReduce, xo, dyo, outo, g));
+}
+
+/**
+ * Whether the SIMD outer-product path is expected to beat the XNNPACK formulation. Measured with
+ * `tools/bench/kernels.ts --suite filter-grads`: it won at every shape tried (C 8…320, 5×5…128×128,
+ * 1×1 to dilated 5×5; 1.7–15× faster), so it is used whenever Co allows.
+ */
+export function convFilterGradPrefersSimd(g: ConvGeometry): boolean {
+  return g.outC % 4 === 0;
+}
+
+/** `simd`: 'auto' uses the size heuristic; 'always' / 'never' force a path where possible (benchmarks). */
+export const convFilterGradOptions: { simd: 'auto' | 'always' | 'never' } = { simd: 'auto' };
+
+/** Regular filter gradient on the heap with the SIMD outer products; null where that path does not apply. */
+function convFilterGradSimdOnHeap(backend: unknown, x: TensorInfo, dy: TensorInfo, filterShape: number[], g: ConvGeometry): TensorInfo | null {
+  const { simd } = convFilterGradOptions;
+  if (g.outC % 4 !== 0 || simd === 'never' || (simd === 'auto' && !convFilterGradPrefersSimd(g))) return null;
+  return filterGradOnHeap(backend, x, dy, filterShape, (k, xo, dyo, outo) => convFilterGradSimd(k.tapOuter, xo, dyo, outo, g));
 }
 
 function isWasmHeapBackend(b: unknown): b is WasmHeapBackend {
@@ -75,6 +113,48 @@ function isWasmHeapBackend(b: unknown): b is WasmHeapBackend {
 
 /** How often each path of the depthwise filter gradient ran (diagnostics; tests check the fast path is taken). */
 export const depthwiseFilterGradPaths = { simd: 0, xnnpack: 0 };
+
+/** How often each path of the regular filter gradient ran. */
+export const convFilterGradPaths = { simd: 0, xnnpack: 0 };
+
+/** How often each path of the regular input gradient ran. */
+export const convInputGradPaths = { simd: 0, xnnpack: 0 };
+
+/** Above this many multiply-adds XNNPACK's GEMM throughput outweighs its fixed costs for the input gradient. */
+const INPUT_GRAD_SIMD_MAX_MACS = 100e6;
+
+/**
+ * Whether the SIMD input gradient is expected to beat the XNNPACK formulation (zero insertion, pads,
+ * a flipped filter and a stride-1 convolution whose operator is created afresh on every call: about
+ * 0.1–3.5 ms of fixed cost). Measured (`--suite filter-grads`): SIMD wins or ties up to the 3×3
+ * convolutions at [2,64,64,32] / [2,128,128,16] (75 M MACs) and loses at 5×5 ones there (210 M).
+ */
+export function convInputGradPrefersSimd(g: ConvGeometry): boolean {
+  if (g.inC % 4 !== 0) return false;
+  const macs = g.batch * g.outH * g.outW * g.kh * g.kw * g.inC * g.outC;
+  return macs <= INPUT_GRAD_SIMD_MAX_MACS;
+}
+
+/** `simd`: 'auto' uses the size heuristic; 'always' / 'never' force a path where possible (benchmarks). */
+export const convInputGradOptions: { simd: 'auto' | 'always' | 'never' } = { simd: 'auto' };
+
+/** Regular input gradient on the heap with the strided SIMD outer products; null where that path does not apply. */
+function convInputGradSimdOnHeap(backend: unknown, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry): TensorInfo | null {
+  const { simd } = convInputGradOptions;
+  if (g.inC % 4 !== 0 || simd === 'never' || (simd === 'auto' && !convInputGradPrefersSimd(g))) return null;
+  if (!isWasmHeapBackend(backend) || dy.dtype !== 'float32' || filter.dtype !== 'float32') return null;
+  const memory = heapMemory(backend);
+  const kernels = memory == null ? null : simdKernelsFor(memory);
+  if (kernels == null) return null;
+  const P = kernelPrims(backend as unknown as KernelBackend, BACKEND);
+  const filterT = P.transpose(filter, [0, 1, 3, 2]); // [kh, kw, Co, Ci]
+  const dx = backend.makeOutput([g.batch, g.inH, g.inW, g.inC], 'float32');
+  backend.typedArrayFromHeap(dx).fill(0);
+  // Offsets are read after the allocations, which may grow (and so move) the heap.
+  convInputGradSimd(kernels.tapOuterStrided, backend.getMemoryOffset(dy.dataId), backend.getMemoryOffset(filterT.dataId), backend.getMemoryOffset(dx.dataId), g);
+  P.dispose(filterT);
+  return dx;
+}
 
 function inputsOf(args: Args, a: string, b: string): [TensorInfo, TensorInfo] {
   const inputs = args.inputs as Record<string, TensorInfo>;
@@ -86,7 +166,14 @@ const conv2DBackpropInputKernel: KernelFunc = (args) => {
   const attrs = attrsOf(args.attrs);
   requireNHWC('Conv2DBackpropInput', attrs.dataFormat);
   const inputShape = (args.attrs as { inputShape: number[] }).inputShape;
-  const g = convGeometry(inputShape, filter.shape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
+  // `dilations` is not a tfjs attribute of this kernel: our gradient of Conv2D passes it (see conv-gradients.ts).
+  const g = convGeometry(inputShape, filter.shape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, false);
+  const out = convInputGradSimdOnHeap(args.backend, dy, filter, g);
+  if (out != null) {
+    convInputGradPaths.simd++;
+    return out;
+  }
+  convInputGradPaths.xnnpack++;
   return convBackpropInput(kernelPrims(args.backend as KernelBackend, BACKEND), dy, filter, g);
 };
 
@@ -95,7 +182,13 @@ const conv2DBackpropFilterKernel: KernelFunc = (args) => {
   const attrs = attrsOf(args.attrs);
   requireNHWC('Conv2DBackpropFilter', attrs.dataFormat);
   const filterShape = (args.attrs as { filterShape: number[] }).filterShape;
-  const g = convGeometry(x.shape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
+  const g = convGeometry(x.shape, filterShape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, false);
+  const out = convFilterGradSimdOnHeap(args.backend, x, dy, filterShape, g);
+  if (out != null) {
+    convFilterGradPaths.simd++;
+    return out;
+  }
+  convFilterGradPaths.xnnpack++;
   return conv2dBackpropFilter(kernelPrims(args.backend as KernelBackend, BACKEND), x, dy, g);
 };
 
