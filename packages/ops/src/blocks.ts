@@ -79,28 +79,35 @@ export class AtrousConv2d extends Module implements Layer {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    const { rate, stride } = this.spec;
-    if (stride === 2 && rate > 1) {
-      const phase = selectPhase(x, stride2Offset(x.shape[1]), stride2Offset(x.shape[2]));
-      return this.dilated(phase, rate / 2);
-    }
-    if (rate === 1) return tf.conv2d(x, this.kernel as tf.Tensor4D, stride, 'same');
-    return this.dilated(x, rate);
+    return atrousConv2d(x, this.kernel as tf.Tensor4D, this.spec.rate, this.spec.stride);
   }
+}
 
-  /** Stride-1 SAME convolution with dilation `rate`, through space-to-batch. */
-  private dilated(x: tf.Tensor4D, rate: number): tf.Tensor4D {
-    const kernel = this.kernel as tf.Tensor4D;
-    if (rate === 1) return tf.conv2d(x, kernel, 1, 'same');
-    const [, h, w] = x.shape;
-    const pads = [
-      [0, (rate - (h % rate)) % rate],
-      [0, (rate - (w % rate)) % rate],
-    ];
-    const phases = tf.spaceToBatchND(x, [rate, rate], pads);
-    const y = tf.conv2d(phases, kernel, 1, 'same');
-    return tf.batchToSpaceND(y, [rate, rate], pads);
+/**
+ * The computation of `AtrousConv2d` for any kernel [k, k, inC, outC] (odd k): SAME, dilation `rate`,
+ * stride 1 or 2 (stride 2 with rate 1 or an even rate). Exposed so that stacked kernels of several
+ * ops can run as one convolution.
+ */
+export function atrousConv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, rate: number, stride: 1 | 2 = 1): tf.Tensor4D {
+  if (stride === 2 && rate > 1) {
+    const phase = selectPhase(x, stride2Offset(x.shape[1]), stride2Offset(x.shape[2]));
+    return dilated(phase, kernel, rate / 2);
   }
+  if (rate === 1) return tf.conv2d(x, kernel, stride, 'same');
+  return dilated(x, kernel, rate);
+}
+
+/** Stride-1 SAME convolution with dilation `rate`, through space-to-batch. */
+function dilated(x: tf.Tensor4D, kernel: tf.Tensor4D, rate: number): tf.Tensor4D {
+  if (rate === 1) return tf.conv2d(x, kernel, 1, 'same');
+  const [, h, w] = x.shape;
+  const pads = [
+    [0, (rate - (h % rate)) % rate],
+    [0, (rate - (w % rate)) % rate],
+  ];
+  const phases = tf.spaceToBatchND(x, [rate, rate], pads);
+  const y = tf.conv2d(phases, kernel, 1, 'same');
+  return tf.batchToSpaceND(y, [rate, rate], pads);
 }
 
 export interface ReLUConvBNSpec {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BatchNorm, Conv2d, Module, type Layer, type Rng } from '@autodeeplab/core';
 import { AtrousConv2d, FactorizedReduce, samePadding } from './blocks.js';
 import { registerOp, type Op, type OpShapeSpec, type OpSpec, type PreActivated } from './registry.js';
+import { stackDilConv, stackIdentity, stackPool, stackSepConv } from './stacked.js';
 
 /** The 8 candidate operations, in the DARTS / Auto-DeepLab order (the column order of α). */
 export const BUILTIN_OPS = [
@@ -134,9 +135,14 @@ export class Pool3x3 extends Module implements Layer {
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      const pooled = this.mode === 'max' ? tf.maxPool(x, 3, this.spec.stride, 'same') : this.averagePool(x);
+      const pooled = this.pool(x);
       return this.bn ? this.bn.apply(pooled) : pooled;
     });
+  }
+
+  /** The pooling alone (no BN): the same for every instance of a mode and stride. */
+  pool(x: tf.Tensor4D): tf.Tensor4D {
+    return this.mode === 'max' ? tf.maxPool(x, 3, this.spec.stride, 'same') : this.averagePool(x);
   }
 
   private averagePool(x: tf.Tensor4D): tf.Tensor4D {
@@ -232,11 +238,13 @@ export function registerBuiltinOps(): void {
     kind: 'pool',
     description: '3×3 max pooling, SAME (+ non-affine BN when affine is false)',
     parameterCount: () => 0,
+    stack: stackPool,
   });
   registerOp('avg_pool_3x3', pool('avg'), {
     kind: 'pool',
     description: '3×3 average pooling, SAME, padding not counted (+ non-affine BN when affine is false)',
     parameterCount: () => 0,
+    stack: stackPool,
   });
   registerOp(
     'skip_connect',
@@ -248,6 +256,7 @@ export function registerBuiltinOps(): void {
       kind: 'identity',
       description: 'identity; FactorizedReduce at stride 2',
       parameterCount: (s) => (s.stride === 1 ? 0 : s.channels * s.channels + bnParameters(s)),
+      stack: stackIdentity,
     },
   );
   for (const k of [3, 5]) {
@@ -256,6 +265,7 @@ export function registerBuiltinOps(): void {
       description: `(ReLU → depthwise ${k}×${k} → pointwise 1×1 → BN) × 2`,
       parameterCount: (s) => 2 * (k * k * s.channels + s.channels * s.channels + bnParameters(s)),
       preActivation: 'relu',
+      stack: stackSepConv,
     });
   }
   for (const k of [3, 5]) {
@@ -264,6 +274,7 @@ export function registerBuiltinOps(): void {
       description: `ReLU → ${k}×${k} conv, dilation 2 → BN`,
       parameterCount: (s) => k * k * s.channels * s.channels + bnParameters(s),
       preActivation: 'relu',
+      stack: stackDilConv,
     });
   }
 }

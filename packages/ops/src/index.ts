@@ -1,6 +1,8 @@
 export * from './registry.js';
 export * from './blocks.js';
 export * from './builtins.js';
+export * from './batch-norm.js';
+export * from './stacked.js';
 
 import { registerBuiltinOps } from './builtins.js';
 

@@ -29,7 +29,8 @@ export interface CostEstimate {
   /** The same per image. */
   multiAddsPerImage: number;
   /**
-   * Bytes of the tensors the gradient tape keeps for the backward pass of one fused train-mode
+   * Bytes of the tensors the gradient tape keeps for the backward pass of one per-op fused
+   * (`forward(x, {stacked: false})`; an upper bound of the default stacked, checkpointed forward) train-mode
    * forward (tfjs frees every other forward intermediate before the backward pass starts). The peak
    * of a forward + backward is higher: the gradients accumulate on top of these.
    */

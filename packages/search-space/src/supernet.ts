@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module, Rng, TrellisTopology, UserInputError, resizeBilinear, type Scale, type TrellisEdge } from '@autodeeplab/core';
 import { SearchASPP } from '@autodeeplab/heads';
-import { ReLUConvBN } from '@autodeeplab/ops';
+import { ReLUConvBN, batchNormalize, concatSliceGrad } from '@autodeeplab/ops';
 import { Activation } from './activation.js';
 import { SearchCell, type CellCall, type EdgeWeights } from './cell.js';
 import {
@@ -14,19 +14,37 @@ import {
   type SearchSpaceConfigInput,
 } from './config.js';
 import { StemLayer } from './transition.js';
+import { AlphaColumns, StackedTensor, applyStackedCell } from './stacked-cell.js';
+import { checkpoint } from './checkpoint.js';
 
 export interface SupernetOptions {
   /** Module name, the prefix of every variable name (default 'supernet'). */
   name?: string;
   /** Seed of the initialisation (default 0). */
   seed?: number;
-  /** Use the fused forward (default true); `false` selects the plain reference forward. */
+  /**
+   * Use the fast forward (default true): the stacked forward when the config's BN is non-affine (the
+   * search convention), else the fused one. `false` selects the plain reference forward.
+   */
   fused?: boolean;
+  /**
+   * Stacked forward only: checkpoint every trellis node (default true): the backward pass recomputes
+   * each node's forward instead of keeping its intermediates (exact; about one more forward of time,
+   * a small fraction of the memory).
+   */
+  checkpoint?: boolean;
 }
 
 export interface ForwardOptions {
   /** Overrides the supernet's `fused` option for this call. */
   fused?: boolean;
+  /**
+   * With `fused`: `false` selects the per-op fused forward (shared ReLU, zero ops skipped, module
+   * BNs) instead of the stacked one (default true; always false for affine configs).
+   */
+  stacked?: boolean;
+  /** Overrides the supernet's `checkpoint` option for this call. */
+  checkpoint?: boolean;
 }
 
 /** Local module names of the trellis parts. */
@@ -51,6 +69,7 @@ export class Supernet extends Module {
   readonly alpha: tf.Variable;
   readonly beta: tf.Variable;
   readonly fused: boolean;
+  readonly checkpoint: boolean;
   private readonly stem: [StemLayer, StemLayer];
   private readonly cells = new Map<string, SearchCell>();
   private readonly transitions = new Map<number, ReLUConvBN>();
@@ -61,6 +80,7 @@ export class Supernet extends Module {
     super(options.name ?? 'supernet');
     this.config = parseSearchSpaceConfig(config);
     this.fused = options.fused ?? true;
+    this.checkpoint = options.checkpoint ?? true;
     const { layers, blocks, ops, scales, numClasses, affine } = this.config;
     this.topology = new TrellisTopology(layers, scales as Scale[]);
     const rng = new Rng(options.seed ?? 0);
@@ -138,13 +158,81 @@ export class Supernet extends Module {
     return tf.tidy(() => {
       const alphaWeights: EdgeWeights = tf.unstack(this.normalizedAlpha()).map((row) => tf.unstack(row) as tf.Scalar[]);
       const betaWeights = tf.unstack(this.normalizedBeta()) as tf.Scalar[];
-      const nodes = fused ? this.trellisFused(x, alphaWeights, betaWeights) : this.trellisPlain(x, alphaWeights, betaWeights);
+      const nodes = !fused
+        ? this.trellisPlain(x, alphaWeights, betaWeights)
+        : this.config.affine || options.stacked === false
+          ? this.trellisFused(x, alphaWeights, betaWeights)
+          : this.trellisStacked(x, betaWeights, options.checkpoint ?? this.checkpoint);
       const [, height, width] = x.shape;
       const logits = this.topology
         .scalesAt(this.config.layers)
         .map((scale) => resizeBilinear(this.heads.get(scale)!.apply(nodes.get(scale)!), height, width));
       return logits.length === 1 ? logits[0]! : (tf.addN(logits) as tf.Tensor4D);
     });
+  }
+
+  /**
+   * The stacked trellis: per node, the calls' transitions normalised as one grouped batch, the cell run
+   * once on the calls stacked along the batch axis, edges reading one tensor stacked (applyStackedCell).
+   * BN of cells, transitions and projections always uses batch statistics here (train or eval mode);
+   * their running statistics are not updated.
+   */
+  private trellisStacked(x: tf.Tensor4D, beta: tf.Scalar[], checkpointed: boolean): Map<Scale, tf.Tensor4D> {
+    const [, height, width] = x.shape;
+    const alphaHat = this.normalizedAlpha();
+    const history: Map<Scale, tf.Tensor4D>[] = [new Map([[4 as Scale, this.stem[1].apply(this.stem[0].apply(x))]])];
+    for (let layer = 1; layer <= this.config.layers; layer++) {
+      const previous = history[layer - 1]!;
+      const current = new Map<Scale, tf.Tensor4D>();
+      for (const scale of this.topology.scalesAt(layer)) {
+        const incoming = this.topology.incoming(layer, scale);
+        const pp = this.prevPrev.get(`${layer}/${scale}`);
+        // Inputs: the calls' sources, the prev_prev source (if any), softmax(α), the calls' β̂.
+        const inputs: tf.Tensor[] = [...incoming.map((e) => previous.get(e.from)!), ...(pp ? [history[layer - 2]!.get(scale)!] : []), alphaHat, ...incoming.map((e) => beta[e.index]!)];
+        const node = (xs: readonly tf.Tensor[]) => this.stackedNode(layer, scale, height, width, xs);
+        if (!checkpointed) {
+          current.set(scale, node(inputs));
+          continue;
+        }
+        const variables = [
+          ...incoming.flatMap((e) => this.transitions.get(e.index)!.parameters()),
+          ...(pp ? pp.parameters() : []),
+          ...this.cells.get(`${layer}/${scale}`)!.parameters(),
+        ];
+        current.set(scale, checkpoint(node, inputs, variables) as tf.Tensor4D);
+      }
+      history.push(current);
+    }
+    return history[this.config.layers]!;
+  }
+
+  /**
+   * One node of the stacked trellis from `xs` = [the calls' source nodes…, prev_prev source?,
+   * softmax(α), the calls' β̂…] (see trellisStacked).
+   */
+  private stackedNode(layer: number, scale: Scale, height: number, width: number, xs: readonly tf.Tensor[]): tf.Tensor4D {
+    const [h, w] = [nodeSize(height, scale), nodeSize(width, scale)];
+    const incoming = this.topology.incoming(layer, scale);
+    const k = incoming.length;
+    const pp = this.prevPrev.get(`${layer}/${scale}`);
+    const sources = xs.slice(0, k) as tf.Tensor4D[];
+    const ppSource = pp ? (xs[k] as tf.Tensor4D) : undefined;
+    const alpha = new AlphaColumns(xs[k + (pp ? 1 : 0)] as tf.Tensor2D);
+    const weights = xs.slice(k + (pp ? 2 : 1)) as tf.Scalar[];
+    // Transitions: each call's conv, then one BN over the calls stacked on the batch axis, per group.
+    const convs = incoming.map((e, i) => {
+      const t = this.transitions.get(e.index)!;
+      return t.conv.apply(tf.relu(e.direction === 'up' ? resizeBilinear(sources[i]!, h, w) : sources[i]!));
+    });
+    const prev = new StackedTensor(this.normalizeAs(this.transitions.get(incoming[0]!.index)!, concatSliceGrad(convs, 0), k), k);
+    const prevPrev = pp && ppSource ? new StackedTensor(this.normalizeAs(pp, pp.conv.apply(tf.relu(ppSource)), 1), 1) : undefined;
+    const cells = applyStackedCell(this.cells.get(`${layer}/${scale}`)!, { prev, prevPrev }, alpha);
+    return combineCalls(cells, weights);
+  }
+
+  /** Batch-statistics BN with the epsilon of `module`'s (non-affine) BN. */
+  private normalizeAs(module: ReLUConvBN, x: tf.Tensor4D, groups: number): tf.Tensor4D {
+    return batchNormalize(x, { groups, epsilon: module.bn.epsilon });
   }
 
   /** The fused trellis: each node's ReLU computed once, prev_prev projected and its ops run once per node. */
@@ -201,4 +289,14 @@ export class Supernet extends Module {
     }
     return history[this.config.layers]!;
   }
+}
+
+/** Σ_g β_g · cells[g] over the G groups of a [G·N, …] batch (one call of the cell per group). */
+function combineCalls(cells: tf.Tensor4D, weights: tf.Scalar[]): tf.Tensor4D {
+  if (weights.length === 1) return tf.mul(cells, weights[0]!);
+  const [b, h, w, c] = cells.shape;
+  const groups = weights.length;
+  const n = b / groups;
+  const weighted = tf.mul(tf.reshape(cells, [groups, n * h * w * c]), tf.reshape(tf.stack(weights), [groups, 1]));
+  return tf.reshape(tf.sum(weighted, 0), [n, h, w, c]);
 }

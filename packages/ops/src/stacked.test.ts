@@ -1,0 +1,188 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BatchNorm, Conv2d, Module, Rng, initBackend } from '@autodeeplab/core';
+import {
+  BUILTIN_OPS,
+  applyEach,
+  applyStacked,
+  batchNormalize,
+  concatSliceGrad,
+  createOp,
+  getOpMeta,
+  isZeroOp,
+  registerOp,
+  unregisterOp,
+  type Op,
+  type StackInput,
+} from './index.js';
+import { normalTensor } from './testing.js';
+
+beforeAll(async () => {
+  await initBackend({ backend: 'cpu' });
+});
+
+const maxAbs = (t: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(t)).dataSync()[0]!);
+
+describe('batchNormalize', () => {
+  it('normalises each group of the batch with its own mean and biased variance (checked in float64)', () => {
+    const x = normalTensor([4, 3, 2, 5], 1, 2).add(normalTensor([4, 1, 1, 5], 2, 3)) as tf.Tensor4D;
+    const values = x.dataSync();
+    for (const groups of [1, 2]) {
+      const y = batchNormalize(x, { groups, epsilon: 1e-5 }).dataSync();
+      const per = values.length / groups;
+      for (let g = 0; g < groups; g++) {
+        for (let c = 0; c < 5; c++) {
+          const idx: number[] = [];
+          for (let i = g * per + c; i < (g + 1) * per; i += 5) idx.push(i);
+          const mean = idx.reduce((s, i) => s + values[i]!, 0) / idx.length;
+          const variance = idx.reduce((s, i) => s + (values[i]! - mean) ** 2, 0) / idx.length;
+          for (const i of idx) expect(y[i]!).toBeCloseTo((values[i]! - mean) / Math.sqrt(variance + 1e-5), 4);
+        }
+      }
+    }
+    x.dispose();
+  });
+
+  it('has the gradient of central finite differences (float64 loss, h = 1e-2)', () => {
+    // L = Σ BN(x)·R. Tolerance 2e-3 absolute + 1e-2 relative: round-off of a float32 BN over 24
+    // values per channel is ~1e-6 in L, i.e. ~1e-4 over 2h; truncation h²/6·|L'''| ≲ 1e-4 for these
+    // O(1) values. A wrong term (a missing mean(dy) or mean(dy·y)) is off by O(1).
+    const x = normalTensor([4, 3, 2, 2], 3) as tf.Tensor4D;
+    const r = normalTensor([4, 3, 2, 2], 4).dataSync() as Float32Array;
+    const rt = tf.tensor(r, x.shape);
+    for (const groups of [1, 2]) {
+      const loss = (t: tf.Tensor4D) => {
+        const y = batchNormalize(t, { groups }).dataSync();
+        let s = 0;
+        for (let i = 0; i < y.length; i++) s += y[i]! * r[i]!;
+        return s;
+      };
+      const analytic = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(batchNormalize(t as tf.Tensor4D, { groups }), rt)))(x).dataSync();
+      const base = x.dataSync();
+      const h = 1e-2;
+      for (let i = 0; i < base.length; i++) {
+        const plus = Float32Array.from(base);
+        const minus = Float32Array.from(base);
+        plus[i]! += h;
+        minus[i]! -= h;
+        const tp = tf.tensor4d(plus, x.shape);
+        const tm = tf.tensor4d(minus, x.shape);
+        const numeric = (loss(tp) - loss(tm)) / (2 * h);
+        tf.dispose([tp, tm]);
+        expect(Math.abs(numeric - analytic[i]!), `entry ${i}, groups ${groups}`).toBeLessThan(2e-3 + 1e-2 * Math.abs(analytic[i]!));
+      }
+    }
+    tf.dispose([x, rt]);
+  });
+
+  it('matches autodiff through the core BatchNorm (train mode) to float32 round-off', () => {
+    const bn = new BatchNorm('bn_ref', { channels: 3, affine: false });
+    const x = normalTensor([2, 4, 3, 3], 5, 2) as tf.Tensor4D;
+    const r = normalTensor([2, 4, 3, 3], 6);
+    const g = (f: (t: tf.Tensor4D) => tf.Tensor4D) => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t as tf.Tensor4D), r)))(x);
+    const ours = g((t) => batchNormalize(t));
+    const reference = g((t) => bn.apply(t));
+    expect(maxAbs(tf.sub(ours, reference))).toBeLessThan(1e-4 * maxAbs(reference));
+    tf.dispose([x, r, ours, reference]);
+    bn.dispose();
+  });
+
+  it('rejects a batch that is not a multiple of the groups', () => {
+    const x = tf.zeros([3, 2, 2, 1]) as tf.Tensor4D;
+    expect(() => batchNormalize(x, { groups: 2 })).toThrow(/multiple of groups/);
+    x.dispose();
+  });
+});
+
+it('concatSliceGrad has the gradient of tf.concat', () => {
+  const a = normalTensor([2, 3, 4], 7);
+  const b = normalTensor([2, 1, 4], 8);
+  const r = normalTensor([2, 4, 4], 9);
+  const grads = (f: (p: tf.Tensor, q: tf.Tensor) => tf.Tensor) => tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(f(p, q), r)))([a, b]);
+  const ours = grads((p, q) => concatSliceGrad([p, q], 1));
+  const theirs = grads((p, q) => tf.concat([p, q], 1));
+  for (let i = 0; i < 2; i++) expect(Array.from(ours[i]!.dataSync())).toEqual(Array.from(theirs[i]!.dataSync()));
+  tf.dispose([a, b, r, ...ours, ...theirs]);
+});
+
+/** A user op without a stacked form: 3×3 conv → non-affine BN (its BN must see one group at a time). */
+class ConvBnOp extends Module {
+  readonly conv: Conv2d;
+  readonly bn: BatchNorm;
+  constructor(name: string, channels: number, rng: Rng) {
+    super(name);
+    this.conv = this.addChild('conv', (n) => new Conv2d(n, { inChannels: channels, outChannels: channels, kernelSize: 3, rng }));
+    this.bn = this.addChild('bn', (n) => new BatchNorm(n, { channels, affine: false }));
+  }
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return this.bn.apply(this.conv.apply(x));
+  }
+}
+
+describe('stacked ops = each op on each group (cpu)', () => {
+  const CUSTOM = 'test_stacked_fallback_op';
+  beforeAll(() => registerOp(CUSTOM, (spec) => new ConvBnOp(spec.name, spec.channels, spec.rng), { kind: 'conv' }));
+  afterAll(() => unregisterOp(CUSTOM));
+
+  const names = [...BUILTIN_OPS.filter((n) => !isZeroOp(n)), CUSTOM];
+  const C = 3;
+  const E = 3;
+  const GROUPS = 2;
+
+  for (const name of names) {
+    it(`${name}: same outputs and same gradients (input and every weight), ${E} edges, ${GROUPS} batch groups`, () => {
+      const rng = new Rng(11);
+      const ops: Op[] = Array.from({ length: E }, (_, e) => createOp(name, { name: `stack_${name}_${e}`, channels: C, stride: 1, affine: false, rng }));
+      const x = normalTensor([GROUPS * 2, 6, 5, C], 12) as tf.Tensor4D;
+      const params = ops.flatMap((op) => [...op.namedParameters().values()]);
+      const xVar = tf.variable(x, true, `stack_input_${name}`);
+      const run = (stacked: boolean) => {
+        let out!: tf.Tensor;
+        const { value, grads } = tf.variableGrads(() => {
+          const xs = xVar as unknown as tf.Tensor4D;
+          let y: tf.Tensor4D;
+          if (stacked) {
+            const input: StackInput = { x: xs, relu: () => tf.relu(xs), groups: GROUPS };
+            const res = applyStacked(name, ops, input);
+            y = res.shared ? tf.concat(ops.map(() => res.y), 3) : res.y;
+          } else {
+            // Reference: every op on every group on its own, outputs [G·N, H, W, E·C] edge-major.
+            const groups = tf.split(xs, GROUPS, 0) as tf.Tensor4D[];
+            y = tf.concat(groups.map((g) => tf.concat(ops.map((op) => op.apply(g)), 3)), 0);
+          }
+          out = tf.keep(y);
+          const r = normalTensor(y.shape, 13);
+          return tf.sum(tf.mul(y, r)) as tf.Scalar;
+        }, [xVar, ...params]);
+        value.dispose();
+        return { out, grads };
+      };
+      const stacked = run(true);
+      const plain = run(false);
+      expect(maxAbs(tf.sub(stacked.out, plain.out))).toBeLessThan(1e-5 * Math.max(1, maxAbs(plain.out)));
+      // Float32 sums in another order: relative to the largest gradient of the case.
+      const scale = Math.max(...[xVar, ...params].map((v) => maxAbs(plain.grads[v.name]!)));
+      expect(scale).toBeGreaterThan(0);
+      for (const v of [xVar, ...params]) {
+        expect(maxAbs(tf.sub(stacked.grads[v.name]!, plain.grads[v.name]!)), v.name).toBeLessThan(1e-5 * scale);
+      }
+      if (name === CUSTOM) expect(getOpMeta(name).stack).toBeUndefined();
+      else expect(getOpMeta(name).stack).toBeTypeOf('function');
+      tf.dispose([stacked.out, plain.out, ...Object.values(stacked.grads), ...Object.values(plain.grads), x, xVar]);
+      ops.forEach((op) => op.dispose());
+    });
+  }
+
+  it('falls back to each op on its own when the stacked form does not apply (affine BN)', () => {
+    const rng = new Rng(3);
+    const ops = [0, 1].map((e) => createOp('sep_conv_3x3', { name: `affine_${e}`, channels: 2, stride: 1, affine: true, rng }));
+    const x = normalTensor([2, 4, 4, 2], 4) as tf.Tensor4D;
+    const input: StackInput = { x, relu: () => tf.relu(x), groups: 1 };
+    expect(getOpMeta('sep_conv_3x3').stack!(ops, input)).toBeUndefined();
+    const a = applyStacked('sep_conv_3x3', ops, input);
+    const b = applyEach(ops, input);
+    expect(maxAbs(tf.sub(a.y, b.y))).toBe(0);
+    tf.dispose([x, a.y, b.y]);
+    ops.forEach((op) => op.dispose());
+  });
+});

@@ -1,0 +1,150 @@
+import * as tf from '@tensorflow/tfjs';
+import { batchNormalize } from './batch-norm.js';
+import { SepConv, DilConv, Identity, Pool3x3 } from './builtins.js';
+import { getOpMeta, isPreActivated, type Op, type StackInput, type StackOutput } from './registry.js';
+
+/**
+ * Edge stacking: the E ops of one kind that read the same tensor (all edges leaving one cell input)
+ * run as one set of kernels on channel-stacked weights. Exact: every step is per channel (depthwise
+ * convs, BN, ReLU) or block-diagonal (1×1 convs), and BN of a channel concatenation is the
+ * concatenation of the BNs. The per-edge modules keep their variables; the stacked kernels are
+ * concatenated from them on every call (one kernel, gradient a split).
+ */
+
+/** Applies `ops` (all created from registry entry `name`) to a shared input, stacked when the entry can. */
+export function applyStacked(name: string, ops: readonly Op[], input: StackInput): StackOutput {
+  if (ops.length === 0) throw new Error('applyStacked: no ops');
+  const stacked = getOpMeta(name).stack?.(ops, input);
+  return stacked ?? applyEach(ops, input);
+}
+
+/**
+ * Fallback: each op on its own, each batch group on its own (an op's BN must not mix the groups),
+ * outputs concatenated on channels.
+ */
+export function applyEach(ops: readonly Op[], input: StackInput): StackOutput {
+  const { groups } = input;
+  const run = (op: Op): tf.Tensor4D => {
+    const pre = isPreActivated(op);
+    const source = pre ? input.relu() : input.x;
+    const call = (t: tf.Tensor4D) => (pre ? op.applyPreActivated!(t) : op.apply(t));
+    if (groups === 1) return call(source);
+    const n = source.shape[0] / groups;
+    const parts = Array.from({ length: groups }, (_, g) => call(tf.slice(source, [g * n, 0, 0, 0], [n, -1, -1, -1])));
+    return concatSliceGrad(parts, 0);
+  };
+  const outputs = ops.map(run);
+  return { y: concatSliceGrad(outputs, 3), shared: false };
+}
+
+const masks = new Map<string, tf.Tensor>();
+
+/** A cached 0/1 constant selecting the diagonal blocks (kept for the process' life: a few bytes). */
+function diagonalMask(e: number, shape: number[]): tf.Tensor {
+  const key = `${e}:${shape.join(',')}`;
+  let mask = masks.get(key);
+  if (!mask) {
+    mask = tf.tidy(() => tf.reshape(tf.eye(e), shape));
+    tf.keep(mask);
+    masks.set(key, mask);
+  }
+  return mask;
+}
+
+/**
+ * The 1×1 kernel [1, 1, E·C, E·C] applying edge e's kernel `kernels[e]` ([1, 1, C, C]) to input
+ * channels of edge e, output in edge-major order (e·C + c). `input` says how the input channels are
+ * ordered: edge-major (e·C + c) or channel-major (c·E + e, a depthwise conv's channel multiplier).
+ */
+export function blockDiagonal(kernels: readonly tf.Tensor4D[], input: 'edge-major' | 'channel-major'): tf.Tensor4D {
+  const e = kernels.length;
+  const c = kernels[0]!.shape[2];
+  if (e === 1) return kernels[0]!;
+  if (input === 'edge-major') {
+    const stacked = tf.concat(kernels.map((k) => tf.reshape(k, [1, c, 1, c])), 0); // [E, C, 1, C]
+    return tf.reshape(tf.mul(stacked, diagonalMask(e, [e, 1, e, 1])), [1, 1, e * c, e * c]);
+  }
+  const stacked = tf.concat(kernels.map((k) => tf.reshape(k, [c, 1, 1, c])), 1); // [C, E, 1, C]
+  return tf.reshape(tf.mul(stacked, diagonalMask(e, [1, e, e, 1])), [1, 1, c * e, e * c]);
+}
+
+/**
+ * `tf.concat` whose gradient is one `slice` per input. tfjs' own gradient is a `split`, which, for large tensors,
+ * tfjs-backend-wasm runs slowly; slices are the same values.
+ */
+export function concatSliceGrad<T extends tf.Tensor>(ts: readonly T[], axis: number): T {
+  if (ts.length === 1) return ts[0]!;
+  const rank = ts[0]!.rank;
+  const ax = axis < 0 ? axis + rank : axis;
+  const sizes = ts.map((t) => t.shape[ax]!);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const inputs = args.slice(0, ts.length) as tf.Tensor[];
+    return {
+      value: tf.concat(inputs, ax),
+      gradFunc: (dy: tf.Tensor) => {
+        let offset = 0;
+        return sizes.map((size) => {
+          const begin = new Array<number>(rank).fill(0);
+          begin[ax] = offset;
+          const shape = [...dy.shape];
+          shape[ax] = size;
+          offset += size;
+          return tf.slice(dy, begin, shape);
+        });
+      },
+    };
+  });
+  return op(...ts) as T;
+}
+
+/** Concatenation of small kernels: tfjs' own gradient (one split kernel) beats E slice launches. */
+const concatOrSingle = (ts: tf.Tensor4D[], axis: number): tf.Tensor4D => (ts.length === 1 ? ts[0]! : tf.concat(ts, axis));
+
+/** (ReLU → depthwise → pointwise → BN) × 2 for E edges: ~12 kernels whatever E. */
+export function stackSepConv(ops: readonly Op[], input: StackInput): StackOutput | undefined {
+  if (!ops.every((o): o is SepConv => o instanceof SepConv)) return undefined;
+  const first = ops[0]!;
+  const { kernelSize, dilation } = first.dw1.spec;
+  const compatible = (o: SepConv) =>
+    o.dw1.spec.stride === 1 && o.dw1.spec.kernelSize === kernelSize && o.dw1.spec.dilation === dilation && !o.bn1.gamma && !o.bn2.gamma;
+  if (!ops.every(compatible)) return undefined;
+  const { groups } = input;
+  // dw1 with channel multiplier E: output channel c·E + e is edge e's depthwise output of channel c.
+  const dw1 = concatOrSingle(ops.map((o) => o.dw1.kernel as tf.Tensor4D), 3);
+  let h = tf.depthwiseConv2d(input.relu(), dw1, 1, 'same', 'NHWC', dilation);
+  h = tf.conv2d(h, blockDiagonal(ops.map((o) => o.pw1.kernel as tf.Tensor4D), 'channel-major'), 1, 'same');
+  h = tf.relu(batchNormalize(h, { groups, epsilon: first.bn1.epsilon }));
+  const dw2 = concatOrSingle(ops.map((o) => o.dw2.kernel as tf.Tensor4D), 2);
+  h = tf.depthwiseConv2d(h, dw2, 1, 'same', 'NHWC', dilation);
+  h = tf.conv2d(h, blockDiagonal(ops.map((o) => o.pw2.kernel as tf.Tensor4D), 'edge-major'), 1, 'same');
+  return { y: batchNormalize(h, { groups, epsilon: first.bn2.epsilon }), shared: false };
+}
+
+/** ReLU → atrous conv → BN for E edges: one conv C → E·C (all edges read the same input). */
+export function stackDilConv(ops: readonly Op[], input: StackInput): StackOutput | undefined {
+  if (!ops.every((o): o is DilConv => o instanceof DilConv)) return undefined;
+  const first = ops[0]!;
+  const { kernelSize, rate } = first.conv.spec;
+  if (!ops.every((o) => o.conv.spec.stride === 1 && o.conv.spec.kernelSize === kernelSize && o.conv.spec.rate === rate && !o.bn.gamma)) {
+    return undefined;
+  }
+  const kernel = concatOrSingle(ops.map((o) => o.conv.kernel as tf.Tensor4D), 3);
+  // A direct dilated conv: @autodeeplab/core registers its gradient, and on wasm it is several times
+  // faster than the space-to-batch form that AtrousConv2d uses.
+  const h = tf.conv2d(input.relu(), kernel, 1, 'same', 'NHWC', rate);
+  return { y: batchNormalize(h, { groups: input.groups, epsilon: first.bn.epsilon }), shared: false };
+}
+
+/** Pooling (+ non-affine BN): parameter-free and identical for every edge, so computed once. */
+export function stackPool(ops: readonly Op[], input: StackInput): StackOutput | undefined {
+  if (!ops.every((o): o is Pool3x3 => o instanceof Pool3x3)) return undefined;
+  const first = ops[0]!;
+  if (!ops.every((o) => o.mode === first.mode && o.spec.stride === 1 && !!o.bn === !!first.bn && !o.bn?.gamma)) return undefined;
+  const pooled = first.pool(input.x);
+  return { y: first.bn ? batchNormalize(pooled, { groups: input.groups, epsilon: first.bn.epsilon }) : pooled, shared: true };
+}
+
+/** Identity at stride 1: the input itself, shared. */
+export function stackIdentity(ops: readonly Op[], input: StackInput): StackOutput | undefined {
+  return ops.every((o) => o instanceof Identity) ? { y: input.x, shared: true } : undefined;
+}

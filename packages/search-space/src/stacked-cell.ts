@@ -1,0 +1,154 @@
+import * as tf from '@tensorflow/tfjs';
+import { applyStacked, type StackInput, type StackOutput } from '@autodeeplab/ops';
+import type { SearchCell } from './cell.js';
+
+/**
+ * The stacked cell (the supernet's default forward): all edges that read the same tensor run
+ * together (see `applyStacked` in @autodeeplab/ops), and the up to three calls of one node run as one
+ * batch of `groups`·N images whose BN statistics are kept per group. Exact in train mode.
+ */
+
+/** A cell input: a tensor of `groups`·N images and its ReLU, computed once on demand. */
+export class StackedTensor implements StackInput {
+  private activated: tf.Tensor4D | undefined;
+
+  constructor(
+    readonly x: tf.Tensor4D,
+    readonly groups: number,
+  ) {}
+
+  readonly relu = (): tf.Tensor4D => {
+    this.activated ??= tf.relu(this.x);
+    return this.activated;
+  };
+}
+
+/**
+ * softmax(α) rows of a set of edges, one [E, 1] column per op, built once per forward and shared by
+ * every cell (α is shared): a selection matmul and a split, instead of per-edge scalars.
+ */
+export class AlphaColumns {
+  private readonly cache = new Map<string, tf.Tensor[]>();
+
+  constructor(private readonly alphaHat: tf.Tensor2D) {}
+
+  columns(edges: readonly number[]): tf.Tensor[] {
+    const key = edges.join(',');
+    let found = this.cache.get(key);
+    if (!found) {
+      const [rows, ops] = this.alphaHat.shape;
+      const select = new Float32Array(edges.length * rows);
+      edges.forEach((edge, i) => (select[i * rows + edge] = 1));
+      const picked = tf.matMul(tf.tensor2d(select, [edges.length, rows]), this.alphaHat);
+      found = ops === 1 ? [picked] : tf.split(picked, ops, 1);
+      this.cache.set(key, found);
+    }
+    return found;
+  }
+}
+
+/**
+ * Σ_k w_k ⊙ t_k for E stacked edges: `terms[k]` is [P, E, C] (per edge) or [P, 1, C] (shared by all
+ * edges), `weights[k]` is [E, 1]. One tape node that keeps only the terms (and the small weights).
+ */
+export function stackedWeightedSum(weights: readonly tf.Tensor[], terms: readonly tf.Tensor3D[], edges: number): tf.Tensor3D {
+  const m = terms.length;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[2 * m] as tf.GradSaveFunc;
+    const w = args.slice(0, m) as tf.Tensor[];
+    const t = args.slice(m, 2 * m) as tf.Tensor3D[];
+    save([...w, ...t]);
+    const products = t.map((x, k) => tf.mul(x, w[k]!));
+    const [p, , c] = t[0]!.shape;
+    let value = m === 1 ? products[0]! : tf.addN(products);
+    if (value.shape[1] !== edges) value = tf.broadcastTo(value, [p, edges, c]);
+    return {
+      value: value as tf.Tensor3D,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const sw = saved.slice(0, m);
+        const st = saved.slice(m);
+        // Σ over pixels as a product with a ones row (tfjs-backend-wasm transposes the whole tensor
+        // to reduce a non-innermost axis), then Σ over channels (innermost).
+        const ones = tf.ones([1, p]);
+        const dw = st.map((x) => tf.reshape(tf.sum(tf.reshape(tf.matMul(ones as tf.Tensor2D, tf.reshape(tf.mul(dy, x), [p, edges * c]) as tf.Tensor2D), [edges, c]), 1), [edges, 1]));
+        const dt = sw.map((wk, k) => {
+          const g = tf.mul(dy, wk);
+          return st[k]!.shape[1] === edges ? g : tf.sum(g, 1, true);
+        });
+        return [...dw, ...dt];
+      },
+    };
+  });
+  return op(...weights, ...terms) as tf.Tensor3D;
+}
+
+export interface StackedCellInputs {
+  /** The calls' projected prev inputs, stacked on the batch axis ([G·N, H, W, C], G groups). */
+  prev: StackedTensor;
+  /** The node's projected prev_prev ([N, H, W, C], one group); absent: each call uses its prev. */
+  prevPrev: StackedTensor | undefined;
+}
+
+/**
+ * Runs `cell` once for all its calls: returns the concatenated blocks [G·N, H, W, B·C], group g being
+ * call g's cell output. Inputs are processed in dependency order: prev_prev and prev first (one
+ * group when prev_prev is absent: both are then the same tensor), then each block as soon as it is
+ * complete.
+ *
+ * No split and no concat on the channel axis (tfjs-backend-wasm slices channels with JavaScript row
+ * copies, the slowest kernel of the whole step at 321×321): each group's weighted output is
+ * transposed edge-major, [E, M·H·W·C], and accumulated per target block in a block-major
+ * accumulator [B, M·H·W·C]; row b is final once blocks 1..b are, so each block input is a contiguous
+ * row and the final accumulator, transposed once, is the concatenation of the blocks.
+ */
+export function applyStackedCell(cell: SearchCell, inputs: StackedCellInputs, alpha: AlphaColumns): tf.Tensor4D {
+  const { prev } = inputs;
+  const prevPrev = inputs.prevPrev ?? prev;
+  const groups = prev.groups;
+  const blocks = cell.blocks;
+  const candidates = cell.mixed[0]!.candidates.filter((c) => !c.zero);
+  const [m, h, w, c] = prev.x.shape;
+  const pixels = m * h * w;
+
+  /** The weighted op outputs of the edges reading `input` and coming from `names`, edge-major [E, M·H·W·C]. */
+  const runGroup = (input: StackedTensor, names: readonly string[]): tf.Tensor2D => {
+    // Edges ordered by input name, then block: one block per edge within each name.
+    const edges = names.flatMap((name) => cell.edges.filter((e) => e.input === name));
+    const outputs: StackOutput[] = candidates.map((cand) =>
+      applyStacked(
+        cand.name,
+        edges.map((e) => cell.mixed[e.index]!.candidates[cand.column]!.op),
+        input,
+      ),
+    );
+    const p = input.x.shape[0] * h * w;
+    const e = edges.length;
+    const weights = alpha.columns(edges.map((edge) => edge.index));
+    const terms = outputs.map((o) => tf.reshape(o.y, [p, o.shared ? 1 : e, c]) as tf.Tensor3D);
+    const summed = stackedWeightedSum(
+      candidates.map((cand) => weights[cand.column]!),
+      terms,
+      e,
+    );
+    return tf.reshape(e === 1 ? summed : tf.transpose(summed, [1, 0, 2]), [e, p * c]) as tf.Tensor2D;
+  };
+
+  let acc: tf.Tensor2D;
+  if (prevPrev === prev) {
+    // [2B, M·H·W·C]: the prev_prev edges' rows then the prev edges' rows, block-aligned each.
+    const both = runGroup(prev, ['prev_prev', 'prev']);
+    acc = tf.sum(tf.reshape(both, [2, blocks * pixels * c]), 0).reshape([blocks, pixels * c]) as tf.Tensor2D;
+  } else {
+    // prev_prev has N images, prev G·N: broadcast over the groups.
+    const fromPrev = tf.reshape(runGroup(prev, ['prev']), [blocks, groups, (pixels / groups) * c]);
+    const fromPrevPrev = tf.reshape(runGroup(prevPrev, ['prev_prev']), [blocks, 1, (pixels / groups) * c]);
+    acc = tf.reshape(tf.add(fromPrev, fromPrevPrev), [blocks, pixels * c]) as tf.Tensor2D;
+  }
+  for (let block = 1; block < blocks; block++) {
+    const out = tf.reshape(tf.slice(acc, [block - 1, 0], [1, pixels * c]), [m, h, w, c]) as tf.Tensor4D;
+    const feeds = runGroup(new StackedTensor(out, groups), [`block${block}`]);
+    acc = tf.add(acc, tf.pad(feeds, [[block, 0], [0, 0]]));
+  }
+  const blockMajor = tf.reshape(acc, [blocks, pixels, c]);
+  return tf.reshape(blocks === 1 ? blockMajor : tf.transpose(blockMajor, [1, 0, 2]), [m, h, w, blocks * c]) as tf.Tensor4D;
+}
