@@ -35,10 +35,14 @@ const SIMD_CASES: Case[] = [
   { n: 2, h: 6, w: 5, c: 4, mult: 1, k: 1, stride: 2, dilation: 1, pad: 'same' },
   { n: 2, h: 5, w: 5, c: 64, mult: 1, k: 5, stride: 1, dilation: 1, pad: 'same' },
   { n: 2, h: 33, w: 31, c: 24, mult: 1, k: 3, stride: 1, dilation: 1, pad: 'same' },
+  // Channel multipliers (the stacked supernet's first depthwise conv has one per edge).
+  { n: 2, h: 9, w: 8, c: 4, mult: 2, k: 3, stride: 2, dilation: 1, pad: 'same' },
+  { n: 2, h: 7, w: 9, c: 8, mult: 5, k: 5, stride: 1, dilation: 1, pad: 'same' },
+  { n: 1, h: 10, w: 7, c: 2, mult: 6, k: 3, stride: 1, dilation: 2, pad: 'valid' },
 ];
 
 const FALLBACK_CASES: Case[] = [
-  { n: 2, h: 9, w: 8, c: 4, mult: 2, k: 3, stride: 2, dilation: 1, pad: 'same' },
+  { n: 2, h: 9, w: 8, c: 3, mult: 3, k: 3, stride: 2, dilation: 1, pad: 'same' },
   { n: 2, h: 7, w: 9, c: 6, mult: 1, k: 3, stride: 1, dilation: 2, pad: 'same' },
 ];
 

@@ -88,6 +88,38 @@ function depthwiseFilterGradSimdOnHeap(backend: unknown, x: TensorInfo, dy: Tens
 }
 
 /**
+ * With a channel multiplier M > 1, output channel c·M + m reads input channel c: repeating each input
+ * channel M times turns the problem into multiplier 1 over C·M channels, whose [k, k, C·M, 1] result
+ * is the [k, k, C, M] gradient in the same memory order (the stacked supernet ops use M = edges).
+ */
+function depthwiseMultiplierFilterGradSimdOnHeap(
+  backend: KernelBackend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  filterShape: number[],
+  attrs: ConvAttrs,
+  g: ConvGeometry,
+): TensorInfo | null {
+  const channels = g.inC * g.multiplier;
+  if (g.multiplier === 1 || channels % 4 !== 0 || !isWasmHeapBackend(backend)) return null;
+  const P = kernelPrims(backend, BACKEND);
+  const [n, h, w] = x.shape as [number, number, number, number];
+  const x5 = P.reshape(x, [n, h, w, g.inC, 1]);
+  const tiled = P.tile(x5, [1, 1, 1, 1, g.multiplier]);
+  P.dispose(x5);
+  const repeated = P.reshape(tiled, [n, h, w, channels]);
+  P.dispose(tiled);
+  const flatShape = [filterShape[0]!, filterShape[1]!, channels, 1];
+  const flat = convGeometry(repeated.shape, flatShape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
+  const out = depthwiseFilterGradSimdOnHeap(backend, repeated, dy, flatShape, flat);
+  P.dispose(repeated);
+  if (out == null) return null;
+  const result = P.reshape(out, filterShape);
+  P.dispose(out);
+  return result;
+}
+
+/**
  * Whether the SIMD outer-product path is expected to beat the XNNPACK formulation. Measured with
  * `tools/bench/kernels.ts --suite filter-grads`: it won at every shape tried (C 8…320, 5×5…128×128,
  * 1×1 to dilated 5×5; 1.7–15× faster), so it is used whenever Co allows.
@@ -206,7 +238,9 @@ const depthwiseBackpropFilterKernel: KernelFunc = (args) => {
   const filterShape = (args.attrs as { filterShape: number[] }).filterShape;
   const g = convGeometry(x.shape, filterShape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
   // XNNPACK's depthwise path with dy as a Ho×Wo filter is several times slower than the SIMD reduction.
-  const out = depthwiseFilterGradSimdOnHeap(args.backend, x, dy, filterShape, g);
+  const out =
+    depthwiseFilterGradSimdOnHeap(args.backend, x, dy, filterShape, g) ??
+    depthwiseMultiplierFilterGradSimdOnHeap(args.backend as KernelBackend, x, dy, filterShape, attrs, g);
   if (out != null) {
     depthwiseFilterGradPaths.simd++;
     return out;
