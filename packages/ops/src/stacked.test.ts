@@ -8,6 +8,7 @@ import {
   batchNormalize,
   concatSliceGrad,
   createOp,
+  stackKernels,
   getOpMeta,
   isZeroOp,
   registerOp,
@@ -94,15 +95,42 @@ describe('batchNormalize', () => {
   });
 });
 
-it('concatSliceGrad has the gradient of tf.concat', () => {
-  const a = normalTensor([2, 3, 4], 7);
-  const b = normalTensor([2, 1, 4], 8);
-  const r = normalTensor([2, 4, 4], 9);
-  const grads = (f: (p: tf.Tensor, q: tf.Tensor) => tf.Tensor) => tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(f(p, q), r)))([a, b]);
-  const ours = grads((p, q) => concatSliceGrad([p, q], 1));
-  const theirs = grads((p, q) => tf.concat([p, q], 1));
-  for (let i = 0; i < 2; i++) expect(Array.from(ours[i]!.dataSync())).toEqual(Array.from(theirs[i]!.dataSync()));
-  tf.dispose([a, b, r, ...ours, ...theirs]);
+it('concatSliceGrad has the gradient of tf.concat (2 inputs: slices; 5 inputs: gathers), on every axis', () => {
+  for (const count of [2, 5]) {
+    for (const axis of [0, 1, 2]) {
+      const shapes = Array.from({ length: count }, (_, i) => [2, 3, 4].map((n, k) => (k === axis ? 1 + (i % 3) : n)));
+      const inputs = shapes.map((shape, i) => normalTensor(shape, 7 + i));
+      const out = tf.concat(inputs, axis);
+      const r = normalTensor(out.shape, 30);
+      const grads = (f: (ts: tf.Tensor[]) => tf.Tensor) => tf.grads((...ts: tf.Tensor[]) => tf.sum(tf.mul(f(ts), r)))(inputs);
+      const ours = grads((ts) => concatSliceGrad(ts, axis));
+      const theirs = grads((ts) => tf.concat(ts, axis));
+      const value = concatSliceGrad(inputs, axis);
+      expect(Array.from(value.dataSync())).toEqual(Array.from(out.dataSync()));
+      for (let i = 0; i < count; i++) expect(Array.from(ours[i]!.dataSync())).toEqual(Array.from(theirs[i]!.dataSync()));
+      tf.dispose([...inputs, out, r, value, ...ours, ...theirs]);
+    }
+  }
+});
+
+it('stackKernels equals tf.concat on the input- and output-channel axes, values and gradients, small and large stacks', () => {
+  // Rows of the split (see SMALL_STACK_ROWS): outer-axis path for [10, 5, 24, 24] (6,000), [10, 5, 300, 1]
+  // on axis 3 (75,000) and [10, 11, 4, 1] on both axes (4,840 and 1,210); plain concat for the others.
+  for (const [e, k, c, d] of [[10, 5, 24, 24], [3, 3, 4, 4], [10, 5, 300, 1], [10, 11, 4, 1]] as const) {
+    for (const axis of d === 1 ? ([2, 3] as const) : ([3] as const)) {
+      const kernels = Array.from({ length: e }, (_, i) => normalTensor([k, k, c, d], 20 + i) as tf.Tensor4D);
+      const outShape = tf.concat(kernels, axis).shape;
+      const r = normalTensor(outShape, 40);
+      const loss = (f: (...ts: tf.Tensor4D[]) => tf.Tensor) => (...ts: tf.Tensor[]) => tf.sum(tf.mul(f(...(ts as tf.Tensor4D[])), r));
+      const ours = stackKernels(kernels, axis);
+      const theirs = tf.concat(kernels, axis);
+      expect(Array.from(ours.dataSync())).toEqual(Array.from(theirs.dataSync()));
+      const g = tf.grads(loss((...ts) => stackKernels(ts, axis)))(kernels);
+      const want = tf.grads(loss((...ts) => tf.concat(ts, axis)))(kernels);
+      for (let i = 0; i < e; i++) expect(Array.from(g[i]!.dataSync())).toEqual(Array.from(want[i]!.dataSync()));
+      tf.dispose([...kernels, r, ours, theirs, ...g, ...want]);
+    }
+  }
 });
 
 /** A user op without a stacked form: 3×3 conv → non-affine BN (its BN must see one group at a time). */

@@ -69,8 +69,23 @@ export function blockDiagonal(kernels: readonly tf.Tensor4D[], input: 'edge-majo
 }
 
 /**
- * `tf.concat` whose gradient is one `slice` per input. tfjs' own gradient is a `split`, which, for large tensors,
- * tfjs-backend-wasm runs slowly; slices are the same values.
+ * The E kernels (equal shapes) stacked on a new OUTER axis, [E, size/last, last], by
+ * `concatSliceGrad` (gradient: one part of dy along the outer axis per kernel). Callers transpose it into the
+ * layout they need.
+ */
+function stackOuter(kernels: readonly tf.Tensor[]): tf.Tensor3D {
+  const shape = kernels[0]!.shape;
+  const last = shape[shape.length - 1]!;
+  const inner = kernels[0]!.size / last;
+  return concatSliceGrad(kernels.map((k) => tf.reshape(k, [1, inner, last]) as tf.Tensor3D), 0);
+}
+
+/**
+ * `tf.concat` whose gradient is one part of dy per input: a slice for up to three inputs, a gather
+ * from four. tfjs' own gradient is a split, which tfjs-backend-wasm runs as one Slice per piece, and
+ * every Slice there first copies its WHOLE input into a new JavaScript buffer (then copies the piece
+ * row by row): E pieces cost E whole copies. The compiled Gather reads only the piece, but per value
+ * it is several times slower than the whole copy, so it wins only when the pieces are small.
  */
 export function concatSliceGrad<T extends tf.Tensor>(ts: readonly T[], axis: number): T {
   if (ts.length === 1) return ts[0]!;
@@ -84,12 +99,9 @@ export function concatSliceGrad<T extends tf.Tensor>(ts: readonly T[], axis: num
       gradFunc: (dy: tf.Tensor) => {
         let offset = 0;
         return sizes.map((size) => {
-          const begin = new Array<number>(rank).fill(0);
-          begin[ax] = offset;
-          const shape = [...dy.shape];
-          shape[ax] = size;
+          const part = sizes.length >= GATHER_FROM ? gatherRange(dy, ax, offset, size) : sliceRange(dy, ax, offset, size);
           offset += size;
-          return tf.slice(dy, begin, shape);
+          return part;
         });
       },
     };
@@ -97,8 +109,59 @@ export function concatSliceGrad<T extends tf.Tensor>(ts: readonly T[], axis: num
   return op(...ts) as T;
 }
 
-/** Concatenation of small kernels: tfjs' own gradient (one split kernel) beats E slice launches. */
-const concatOrSingle = (ts: tf.Tensor4D[], axis: number): tf.Tensor4D => (ts.length === 1 ? ts[0]! : tf.concat(ts, axis));
+/** From this many inputs concatSliceGrad's gradient gathers (see there). */
+const GATHER_FROM = 4;
+
+function sliceRange(x: tf.Tensor, axis: number, begin: number, size: number): tf.Tensor {
+  const begins = x.shape.map(() => 0);
+  const sizes = [...x.shape];
+  begins[axis] = begin;
+  sizes[axis] = size;
+  return tf.slice(x, begins, sizes);
+}
+
+const ranges = new Map<string, tf.Tensor1D>();
+
+/** Indices begin..begin+size−1 along `axis` by a gather (a compiled kernel on wasm, no whole-input copy). */
+function gatherRange(x: tf.Tensor, axis: number, begin: number, size: number): tf.Tensor {
+  if (begin === 0 && size === x.shape[axis]) return x;
+  // The index vectors are cached (kept for the process' life: a few per supernet shape, bytes each).
+  const key = `${begin}:${size}`;
+  let indices = ranges.get(key);
+  if (!indices) {
+    indices = tf.keep(tf.range(begin, begin + size, 1, 'int32') as tf.Tensor1D);
+    ranges.set(key, indices);
+  }
+  return tf.gather(x, indices, axis);
+}
+
+/**
+ * Below this many rows (runs of contiguous values in the split of the gradient) a stack of kernels
+ * is a plain `tf.concat`: its gradient, one split kernel, costs tfjs-backend-wasm about a
+ * microsecond per row (one JavaScript typed-array copy each) plus a copy of the whole gradient per
+ * piece, which for small stacks beats the E gather launches of the outer-axis form.
+ */
+const SMALL_STACK_ROWS = 1024;
+
+/**
+ * Per-edge kernels [k, k, C, D] as one kernel with the edges interleaved at `axis` 2 (input channels,
+ * edge-major: e·C + c; D = 1) or 3 (output channels, edge-major e·D + d, or channel-major d·E + e
+ * when D = 1: a depthwise conv's channel multiplier). Large stacks (the 5×5 atrous kernels: 1.6 M
+ * values at C = 64, E = 10) are built on an outer axis then transposed, so that the gradient is E
+ * gathers rather than a split copying 6.4 MB E times, row by row.
+ */
+export function stackKernels(ts: readonly tf.Tensor4D[], axis: 2 | 3): tf.Tensor4D {
+  if (ts.length === 1) return ts[0]!;
+  const e = ts.length;
+  const [k1, k2, c, d] = ts[0]!.shape;
+  if (e * k1 * k2 * (axis === 3 ? c : 1) < SMALL_STACK_ROWS) return tf.concat([...ts], axis);
+  if (axis === 2) {
+    // [E, k·k·C·1] → [k·k, E, C]: input channel e·C + c.
+    return tf.reshape(tf.transpose(tf.reshape(stackOuter(ts), [e, k1 * k2, c * d]), [1, 0, 2]), [k1, k2, e * c, d]);
+  }
+  // [E, k·k·C, D] → [k·k·C, E, D]: output channel e·D + d (for D = 1 also d·E + e).
+  return tf.reshape(tf.transpose(stackOuter(ts), [1, 0, 2]), [k1, k2, c, e * d]);
+}
 
 /** (ReLU → depthwise → pointwise → BN) × 2 for E edges: ~12 kernels whatever E. */
 export function stackSepConv(ops: readonly Op[], input: StackInput): StackOutput | undefined {
@@ -110,11 +173,11 @@ export function stackSepConv(ops: readonly Op[], input: StackInput): StackOutput
   if (!ops.every(compatible)) return undefined;
   const { groups } = input;
   // dw1 with channel multiplier E: output channel c·E + e is edge e's depthwise output of channel c.
-  const dw1 = concatOrSingle(ops.map((o) => o.dw1.kernel as tf.Tensor4D), 3);
+  const dw1 = stackKernels(ops.map((o) => o.dw1.kernel as tf.Tensor4D), 3);
   let h = tf.depthwiseConv2d(input.relu(), dw1, 1, 'same', 'NHWC', dilation);
   h = tf.conv2d(h, blockDiagonal(ops.map((o) => o.pw1.kernel as tf.Tensor4D), 'channel-major'), 1, 'same');
   h = tf.relu(batchNormalize(h, { groups, epsilon: first.bn1.epsilon }));
-  const dw2 = concatOrSingle(ops.map((o) => o.dw2.kernel as tf.Tensor4D), 2);
+  const dw2 = stackKernels(ops.map((o) => o.dw2.kernel as tf.Tensor4D), 2);
   h = tf.depthwiseConv2d(h, dw2, 1, 'same', 'NHWC', dilation);
   h = tf.conv2d(h, blockDiagonal(ops.map((o) => o.pw2.kernel as tf.Tensor4D), 'edge-major'), 1, 'same');
   return { y: batchNormalize(h, { groups, epsilon: first.bn2.epsilon }), shared: false };
@@ -128,7 +191,7 @@ export function stackDilConv(ops: readonly Op[], input: StackInput): StackOutput
   if (!ops.every((o) => o.conv.spec.stride === 1 && o.conv.spec.kernelSize === kernelSize && o.conv.spec.rate === rate && !o.bn.gamma)) {
     return undefined;
   }
-  const kernel = concatOrSingle(ops.map((o) => o.conv.kernel as tf.Tensor4D), 3);
+  const kernel = stackKernels(ops.map((o) => o.conv.kernel as tf.Tensor4D), 3);
   // A direct dilated conv: @autodeeplab/core registers its gradient, and on wasm it is several times
   // faster than the space-to-batch form that AtrousConv2d uses.
   const h = tf.conv2d(input.relu(), kernel, 1, 'same', 'NHWC', rate);
