@@ -3,8 +3,20 @@
  * F = 8, scales 4–32, 19 classes), batch 2, on wasm: the weight step (forward + backward on one batch,
  * SGD with momentum) then the architecture step (forward + backward on another batch, Adam on α, β).
  *
- *   npx tsx tools/bench/search-step.ts [--sizes 65,129,321] [--repeats 1] [--warmup 1] [--layers 12]
- *                                      [--plain-layers 4] [--plain-size 65] [--backend wasm]
+ *   npx tsx --tsconfig tsconfig.json tools/bench/search-step.ts [--sizes 65,129,321] [--repeats 1]
+ *       [--warmup 1] [--layers 12] [--plain-layers 4] [--plain-size 65] [--backend wasm] [--workers 1,2]
+ *       [--results-name search-step]
+ *
+ * `--workers` lists the backend-instance counts to time the iteration with (default 1). With N > 1
+ * each step's gradients come from a GradientWorkerPool of @autodeeplab/optim (the main thread and
+ * N − 1 worker threads, one part of the batch each; BN normalises each part with its own statistics,
+ * "ghost batch norm"), then the same SGD / Adam update as the single-thread path is applied on the
+ * main thread. A pool is started per size and warmed by one untimed iteration (its workers create
+ * their XNNPACK operators and receive the whole state then); its start time, the sync / main / wait /
+ * combine times of the last timed weight and architecture steps, and the peak process RSS (main
+ * thread and workers: one process) sampled during the timed iterations are reported, with the
+ * process' CPU seconds per iteration (all threads; unlike wall time, not inflated by other
+ * processes on a shared machine).
  *
  * Per size: seconds per iteration (median of --repeats), forward-only and forward+backward seconds
  * (one run each, after --warmup forwards), kernel launches per forward and per forward+backward
@@ -17,6 +29,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
 import { Rng, initBackend, type BackendName } from '../../packages/core/src/index.ts';
 import { Supernet } from '../../packages/search-space/src/index.ts';
+import { GradientWorkerPool, describeModel, disposeGradients, type Batch, type ParallelStepStats } from '../../packages/optim/src/index.ts';
 import { formatTable, intArg, parseArgs, timeIt, writeResults } from './common.ts';
 
 const PAPER = { layers: 12, blocks: 5, filterMultiplier: 8, scales: [4, 8, 16, 32] as (4 | 8 | 16 | 32)[], numClasses: 19 };
@@ -26,6 +39,8 @@ const BATCH = 2;
 class KernelProbe {
   kernels = 0;
   peakBytes = 0;
+  /** Peak resident set of the process (every thread, workers included), sampled with the tensor memory. */
+  peakRss = 0;
   /** Time per kernel name while `timing` (nested launches are counted in their parent too). */
   timing = false;
   readonly times = new Map<string, { count: number; ms: number }>();
@@ -36,7 +51,7 @@ class KernelProbe {
     const original = this.original;
     const engine = this.engine;
     this.engine.runKernel = (...args: unknown[]) => {
-      if (++this.kernels % 32 === 0) this.peakBytes = Math.max(this.peakBytes, tf.memory().numBytes);
+      if (++this.kernels % 32 === 0) this.sample();
       if (!this.timing) return original.apply(engine, args);
       const start = performance.now();
       try {
@@ -51,10 +66,16 @@ class KernelProbe {
     };
   }
 
+  sample(): void {
+    this.peakBytes = Math.max(this.peakBytes, tf.memory().numBytes);
+    this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
+  }
+
   reset(): void {
     this.times.clear();
     this.kernels = 0;
     this.peakBytes = tf.memory().numBytes;
+    this.peakRss = process.memoryUsage.rss();
   }
 
   uninstall(): void {
@@ -62,22 +83,52 @@ class KernelProbe {
   }
 }
 
+/** One batch as tensors (single-thread path) and as the raw arrays a GradientWorkerPool splits. */
 function batch(size: number, seed: number, classes: number) {
   const rng = new Rng(seed);
-  const x = tf.tensor4d(rng.normals(BATCH * size * size * 3), [BATCH, size, size, 3]);
-  const labels = tf.tidy(() =>
-    tf.oneHot(tf.tensor1d(Array.from({ length: BATCH * size * size }, () => rng.int(classes)), 'int32'), classes).reshape([BATCH, size, size, classes]),
-  );
-  return { x, labels };
+  const images = Float32Array.from(rng.normals(BATCH * size * size * 3));
+  const ids = Int32Array.from({ length: BATCH * size * size }, () => rng.int(classes));
+  const x = tf.tensor4d(images, [BATCH, size, size, 3]);
+  const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(ids, 'int32'), classes).reshape([BATCH, size, size, classes]));
+  const raw: Batch = { images, labels: ids, batchSize: BATCH, height: size, width: size };
+  return { x, labels, raw };
 }
 
+/** No pixel carries it: every label is a class. */
+const IGNORE_LABEL = 255;
+
 const loss = (logits: tf.Tensor, labels: tf.Tensor) => tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+
+/** One bilevel iteration timed with `workers` backend instances. */
+interface IterationRow {
+  workers: number;
+  /** Median seconds per iteration over --repeats. */
+  iterationS: number;
+  samplesS: number[];
+  /**
+   * CPU seconds per iteration of the whole process (every thread: user + system). On a shared
+   * machine the wall time also counts other processes' use of the cores; this does not.
+   */
+  cpuS: number;
+  /** Seconds to start the pool (workers build their supernet copy); absent for 1. */
+  poolStartS?: number;
+  /** GradientWorkerPool.lastStep of the last timed weight step and architecture step (ms). */
+  weightStep?: ParallelStepStats;
+  archStep?: ParallelStepStats;
+  /** Peak process RSS (main thread + workers) sampled during the timed iterations. */
+  peakRssBytes: number;
+  loadAverage1mBefore: number;
+  loadAverage1mAfter: number;
+}
 
 interface Row {
   config: string;
   size: number;
   path: 'stacked' | 'plain';
+  /** Seconds per iteration on the main thread alone (workers = 1), when measured. */
   iterationS?: number;
+  /** Seconds per iteration for each --workers count. */
+  iterations?: IterationRow[];
   forwardS: number;
   forwardBackwardS: number;
   kernelsForward: number;
@@ -88,7 +139,13 @@ interface Row {
   topKernels: { name: string; ms: number; count: number }[];
 }
 
-async function measure(net: Supernet, size: number, fused: boolean, probe: KernelProbe, opts: { repeats: number; warmup: number; iteration: boolean }): Promise<Row> {
+async function measure(
+  net: Supernet,
+  size: number,
+  fused: boolean,
+  probe: KernelProbe,
+  opts: { repeats: number; warmup: number; iteration: boolean; workers: number[]; backend: string },
+): Promise<Row> {
   const train = batch(size, 1, net.config.numClasses);
   const valid = batch(size, 2, net.config.numClasses);
   const weights = net.weightParameters();
@@ -122,22 +179,14 @@ async function measure(net: Supernet, size: number, fused: boolean, probe: Kerne
     .sort((a, b) => b.ms - a.ms)
     .slice(0, 12);
 
-  let iterationS: number | undefined;
+  const iterations: IterationRow[] = [];
   if (opts.iteration) {
-    const sgd = tf.train.momentum(0.025, 0.9);
-    const adam = tf.train.adam(3e-3, 0.5, 0.999);
-    const iteration = () => {
-      const w = forwardBackward(train.x, train.labels, weights);
-      sgd.applyGradients(w.grads as never);
-      tf.dispose([w.value, ...Object.values(w.grads)]);
-      const a = forwardBackward(valid.x, valid.labels, arch);
-      adam.applyGradients(a.grads as never);
-      tf.dispose([a.value, ...Object.values(a.grads)]);
-    };
-    iterationS = (await timeIt(iteration, { repeats: opts.repeats, warmup: 0 })).medianMs / 1000;
-    sgd.dispose();
-    adam.dispose();
+    for (const workers of opts.workers) {
+      iterations.push(await timeIterations(net, workers, { train, valid, weights, arch, forwardBackward, probe, repeats: opts.repeats, backend: opts.backend }));
+      process.stderr.write(`  ${size}×${size}, workers ${workers}: ${iterations.at(-1)!.iterationS.toFixed(2)} s / iteration\n`);
+    }
   }
+  const iterationS = iterations.find((r) => r.workers === 1)?.iterationS;
   tf.dispose([train.x, train.labels, valid.x, valid.labels]);
   const { layers, blocks, filterMultiplier, scales } = net.config;
   return {
@@ -145,6 +194,7 @@ async function measure(net: Supernet, size: number, fused: boolean, probe: Kerne
     size,
     path: fused ? 'stacked' : 'plain',
     iterationS,
+    ...(opts.iteration ? { iterations } : {}),
     forwardS,
     forwardBackwardS,
     kernelsForward,
@@ -153,6 +203,91 @@ async function measure(net: Supernet, size: number, fused: boolean, probe: Kerne
     loadAverage1m: loadavg()[0]!,
     topKernels,
   };
+}
+
+interface IterationContext {
+  train: ReturnType<typeof batch>;
+  valid: ReturnType<typeof batch>;
+  weights: tf.Variable[];
+  arch: tf.Variable[];
+  forwardBackward: (x: tf.Tensor4D, labels: tf.Tensor, vars: tf.Variable[]) => { value: tf.Scalar; grads: tf.NamedTensorMap };
+  probe: KernelProbe;
+  repeats: number;
+  backend: string;
+}
+
+/**
+ * Times `repeats` bilevel iterations with `workers` backend instances. The updates are the same
+ * tf.train optimisers either way (fresh per row); with a pool, the gradients it returns (by
+ * state-dict path) are handed to them by variable name.
+ */
+async function timeIterations(net: Supernet, workers: number, c: IterationContext): Promise<IterationRow> {
+  const sgd = tf.train.momentum(0.025, 0.9);
+  const adam = tf.train.adam(3e-3, 0.5, 0.999);
+  const pathOf = new Map<tf.Variable, string>();
+  for (const [path, v] of net.stateDict()) pathOf.set(v, path);
+  const named = (vars: tf.Variable[]) => new Map(vars.map((v) => [pathOf.get(v)!, v] as const));
+  const weightMap = named(c.weights);
+  const archMap = named(c.arch);
+  const byName = new Map([...net.stateDict()].map(([path, v]) => [path, v.name] as const));
+  const toNamed = (grads: Map<string, tf.Tensor>): tf.NamedTensorMap => Object.fromEntries([...grads].map(([path, g]) => [byName.get(path)!, g]));
+
+  let pool: GradientWorkerPool | undefined;
+  let poolStartS: number | undefined;
+  if (workers > 1) {
+    const start = performance.now();
+    pool = await GradientWorkerPool.start({ model: net, replica: describeModel(net), backend: c.backend, workers: workers - 1 });
+    poolStartS = (performance.now() - start) / 1000;
+  }
+  let weightStep: ParallelStepStats | undefined;
+  let archStep: ParallelStepStats | undefined;
+  try {
+    const iteration = async () => {
+      if (!pool) {
+        const w = c.forwardBackward(c.train.x, c.train.labels, c.weights);
+        sgd.applyGradients(w.grads as never);
+        tf.dispose([w.value, ...Object.values(w.grads)]);
+        const a = c.forwardBackward(c.valid.x, c.valid.labels, c.arch);
+        adam.applyGradients(a.grads as never);
+        tf.dispose([a.value, ...Object.values(a.grads)]);
+      } else {
+        const w = await pool.gradients(weightMap, c.train.raw, IGNORE_LABEL);
+        weightStep = pool.lastStep;
+        sgd.applyGradients(toNamed(w.gradients) as never);
+        disposeGradients(w.gradients);
+        c.probe.sample();
+        const a = await pool.gradients(archMap, c.valid.raw, IGNORE_LABEL);
+        archStep = pool.lastStep;
+        adam.applyGradients(toNamed(a.gradients) as never);
+        disposeGradients(a.gradients);
+      }
+      c.probe.sample();
+    };
+    // The main thread is warm from the forward / forward + backward runs before; a pool's workers
+    // are not (operator creation, the first full state sync): one untimed iteration.
+    if (pool) await iteration();
+    const loadAverage1mBefore = loadavg()[0]!;
+    c.probe.reset();
+    const cpu = process.cpuUsage();
+    const timing = await timeIt(iteration, { repeats: c.repeats, warmup: 0 });
+    const cpuUsed = process.cpuUsage(cpu);
+    return {
+      workers,
+      iterationS: timing.medianMs / 1000,
+      samplesS: timing.samplesMs.map((ms) => ms / 1000),
+      cpuS: (cpuUsed.user + cpuUsed.system) / 1e6 / timing.samplesMs.length,
+      ...(poolStartS !== undefined ? { poolStartS } : {}),
+      ...(weightStep ? { weightStep } : {}),
+      ...(archStep ? { archStep } : {}),
+      peakRssBytes: c.probe.peakRss,
+      loadAverage1mBefore,
+      loadAverage1mAfter: loadavg()[0]!,
+    };
+  } finally {
+    sgd.dispose();
+    adam.dispose();
+    await pool?.terminate();
+  }
 }
 
 async function main(): Promise<void> {
@@ -168,6 +303,11 @@ async function main(): Promise<void> {
   const plainLayers = intArg(args, 'plain-layers', 4);
   const plainSize = intArg(args, 'plain-size', 65);
   const backend = String(args.backend ?? 'wasm') as BackendName;
+  const workerCounts = String(args.workers ?? '1').split(',').map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--workers: expected positive integers separated by commas (e.g. 1,2), found '${s}'`);
+    return n;
+  });
   await initBackend({ backend });
   const probe = new KernelProbe();
   probe.install();
@@ -179,11 +319,11 @@ async function main(): Promise<void> {
 
   if (plainLayers > 0) {
     const small = new Supernet({ ...PAPER, layers: plainLayers }, { name: 'plain_ratio', seed: 1 });
-    for (const fused of [true, false]) log(await measure(small, plainSize, fused, probe, { repeats, warmup, iteration: false }));
+    for (const fused of [true, false]) log(await measure(small, plainSize, fused, probe, { repeats, warmup, iteration: false, workers: workerCounts, backend }));
     small.dispose();
   }
   const net = new Supernet({ ...PAPER, layers }, { name: 'paper', seed: 1 });
-  for (const size of sizes) log(await measure(net, size, true, probe, { repeats, warmup, iteration: true }));
+  for (const size of sizes) log(await measure(net, size, true, probe, { repeats, warmup, iteration: true, workers: workerCounts, backend }));
   net.dispose();
   probe.uninstall();
 
@@ -203,9 +343,33 @@ async function main(): Promise<void> {
         (r.peakTensorBytes / 1e9).toFixed(2),
         r.loadAverage1m.toFixed(2),
       ]),
-    ) + `\nmax RSS ${(maxRssBytes / 1e9).toFixed(2)} GB\n`,
+    ) +
+      '\n\n' +
+      formatTable(
+        ['size', 'workers', 'iter s', 'cpu s', 'speed-up', 'pool start s', 'w: sync / main / wait / combine s', 'a: sync / main / wait / combine s', 'peak RSS GB', 'load'],
+        rows.flatMap((r) =>
+          (r.iterations ?? []).map((it) => {
+            const single = r.iterations!.find((x) => x.workers === 1);
+            const s = (st?: ParallelStepStats) => (st ? [st.syncMs, st.mainMs, st.waitMs, st.combineMs].map((ms) => (ms / 1000).toFixed(2)).join(' / ') : '-');
+            return [
+              String(r.size),
+              String(it.workers),
+              it.iterationS.toFixed(2),
+              it.cpuS.toFixed(1),
+              single ? (single.iterationS / it.iterationS).toFixed(2) : '-',
+              it.poolStartS?.toFixed(1) ?? '-',
+              s(it.weightStep),
+              s(it.archStep),
+              (it.peakRssBytes / 1e9).toFixed(2),
+              `${it.loadAverage1mBefore.toFixed(1)}→${it.loadAverage1mAfter.toFixed(1)}`,
+            ];
+          }),
+        ),
+      ) +
+      `\nmax RSS ${(maxRssBytes / 1e9).toFixed(2)} GB\n`,
   );
-  writeResults('search-step', { backend, batch: BATCH, repeats, warmup, sizes, rows, maxRssBytes });
+  // --results-name: a partial or exploratory run need not replace bench-results/search-step.json.
+  writeResults(String(args['results-name'] ?? 'search-step'), { backend, batch: BATCH, repeats, warmup, sizes, workers: workerCounts, rows, maxRssBytes });
 }
 
 await main();
