@@ -1,5 +1,5 @@
 import type { ConvGeometry } from './conv-backprop.js';
-import { validRange } from './depthwise-filter-grad.js';
+import { forEachValidTap } from './depthwise-filter-grad.js';
 import type { TapOuter } from './simd-reduce.js';
 
 /**
@@ -26,32 +26,24 @@ export function convFilterGradSimd(tapOuter: TapOuter, xOffset: number, dyOffset
   const xImage = g.inH * xRow;
   const dyRow = g.outW * co;
   const dyImage = g.outH * dyRow;
-  for (let p = 0; p < g.kh; p++) {
-    const shiftH = p * g.dh - g.padTop;
-    const [i0, i1] = validRange(g.outH, g.sh, shiftH, g.inH);
-    if (i1 <= i0) continue;
-    for (let q = 0; q < g.kw; q++) {
-      const shiftW = q * g.dw - g.padLeft;
-      const [j0, j1] = validRange(g.outW, g.sw, shiftW, g.inW);
-      if (j1 <= j0) continue;
-      const cols = j1 - j0;
-      const acc = outOffset + 4 * (p * g.kw + q) * ci * co;
-      // Whole rows of both x and dy, stride 1: consecutive rows are contiguous, so a block of rows
-      // is one run of pixels (fewer loop restarts for small widths).
-      const contiguous = g.sh === 1 && g.sw === 1 && cols === g.outW && cols === g.inW;
-      const rowsPerCall = Math.max(1, Math.floor(CALL_BYTES / (4 * cols * (ci + co))));
-      for (let n = 0; n < g.batch; n++) {
-        for (let r0 = i0; r0 < i1; r0 += rowsPerCall) {
-          const rows = Math.min(rowsPerCall, i1 - r0);
-          const x = xOffset + 4 * (n * xImage + (r0 * g.sh + shiftH) * xRow + (j0 * g.sw + shiftW) * ci);
-          const dy = dyOffset + 4 * (n * dyImage + r0 * dyRow + j0 * co);
-          if (contiguous) {
-            tapOuter(x, dy, acc, 1, 0, 0, rows * cols, 4 * ci, 4 * co, ci, 4 * co);
-          } else {
-            tapOuter(x, dy, acc, rows, 4 * g.sh * xRow, 4 * dyRow, cols, 4 * g.sw * ci, 4 * co, ci, 4 * co);
-          }
+  forEachValidTap(g, ({ p, q, shiftH, shiftW, i0, i1, j0, j1 }) => {
+    const cols = j1 - j0;
+    const acc = outOffset + 4 * (p * g.kw + q) * ci * co;
+    // Whole rows of both x and dy, stride 1: consecutive rows are contiguous, so a block of rows
+    // is one run of pixels (fewer loop restarts for small widths).
+    const contiguous = g.sh === 1 && g.sw === 1 && cols === g.outW && cols === g.inW;
+    const rowsPerCall = Math.max(1, Math.floor(CALL_BYTES / (4 * cols * (ci + co))));
+    for (let n = 0; n < g.batch; n++) {
+      for (let r0 = i0; r0 < i1; r0 += rowsPerCall) {
+        const rows = Math.min(rowsPerCall, i1 - r0);
+        const x = xOffset + 4 * (n * xImage + (r0 * g.sh + shiftH) * xRow + (j0 * g.sw + shiftW) * ci);
+        const dy = dyOffset + 4 * (n * dyImage + r0 * dyRow + j0 * co);
+        if (contiguous) {
+          tapOuter(x, dy, acc, 1, 0, 0, rows * cols, 4 * ci, 4 * co, ci, 4 * co);
+        } else {
+          tapOuter(x, dy, acc, rows, 4 * g.sh * xRow, 4 * dyRow, cols, 4 * g.sw * ci, 4 * co, ci, 4 * co);
         }
       }
     }
-  }
+  });
 }

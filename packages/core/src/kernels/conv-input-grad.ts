@@ -1,5 +1,5 @@
 import type { ConvGeometry } from './conv-backprop.js';
-import { validRange } from './depthwise-filter-grad.js';
+import { forEachValidTap } from './depthwise-filter-grad.js';
 import type { TapOuterStrided } from './simd-reduce.js';
 
 /**
@@ -22,39 +22,31 @@ export function convInputGradSimd(tapOuter: TapOuterStrided, dyOffset: number, f
   const xImage = g.inH * xRow;
   const dyRow = g.outW * co;
   const dyImage = g.outH * dyRow;
-  for (let p = 0; p < g.kh; p++) {
-    const shiftH = p * g.dh - g.padTop;
-    const [i0, i1] = validRange(g.outH, g.sh, shiftH, g.inH);
-    if (i1 <= i0) continue;
-    for (let q = 0; q < g.kw; q++) {
-      const shiftW = q * g.dw - g.padLeft;
-      const [j0, j1] = validRange(g.outW, g.sw, shiftW, g.inW);
-      if (j1 <= j0) continue;
-      const cols = j1 - j0;
-      const w = filterTOffset + 4 * (p * g.kw + q) * co * ci;
-      const call = (n: number, i: number, pixels: number) =>
-        tapOuter(
-          dyOffset + 4 * (n * dyImage + i * dyRow + j0 * co),
-          w,
-          dxOffset + 4 * (n * xImage + (i * g.sh + shiftH) * xRow + (j0 * g.sw + shiftW) * ci),
-          1, 0, 0,
-          co, 4, 4 * ci,
-          pixels, 4 * ci, 4 * co, 4 * g.sw * ci,
-        );
-      // Whole rows at stride 1: consecutive rows are one run of pixels in both dy and dx (and whole
-      // images too when every row is valid and the sizes agree).
-      const wholeRows = g.sh === 1 && g.sw === 1 && cols === g.outW && cols === g.inW;
-      if (wholeRows && i0 === 0 && i1 === g.outH && g.outH === g.inH) {
-        call(0, 0, g.batch * g.outH * cols);
+  forEachValidTap(g, ({ p, q, shiftH, shiftW, i0, i1, j0, j1 }) => {
+    const cols = j1 - j0;
+    const w = filterTOffset + 4 * (p * g.kw + q) * co * ci;
+    const call = (n: number, i: number, pixels: number) =>
+      tapOuter(
+        dyOffset + 4 * (n * dyImage + i * dyRow + j0 * co),
+        w,
+        dxOffset + 4 * (n * xImage + (i * g.sh + shiftH) * xRow + (j0 * g.sw + shiftW) * ci),
+        1, 0, 0,
+        co, 4, 4 * ci,
+        pixels, 4 * ci, 4 * co, 4 * g.sw * ci,
+      );
+    // Whole rows at stride 1: consecutive rows are one run of pixels in both dy and dx (and whole
+    // images too when every row is valid and the sizes agree).
+    const wholeRows = g.sh === 1 && g.sw === 1 && cols === g.outW && cols === g.inW;
+    if (wholeRows && i0 === 0 && i1 === g.outH && g.outH === g.inH) {
+      call(0, 0, g.batch * g.outH * cols);
+      return;
+    }
+    for (let n = 0; n < g.batch; n++) {
+      if (wholeRows) {
+        call(n, i0, (i1 - i0) * cols);
         continue;
       }
-      for (let n = 0; n < g.batch; n++) {
-        if (wholeRows) {
-          call(n, i0, (i1 - i0) * cols);
-          continue;
-        }
-        for (let i = i0; i < i1; i++) call(n, i, cols);
-      }
+      for (let i = i0; i < i1; i++) call(n, i, cols);
     }
-  }
+  });
 }

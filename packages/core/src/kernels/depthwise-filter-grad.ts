@@ -16,6 +16,33 @@ export function validRange(out: number, stride: number, shift: number, size: num
   return [start, Math.max(start, end)];
 }
 
+/** One filter tap and the rectangle of output pixels whose input under that tap lies inside the image. */
+export interface ValidTap {
+  p: number;
+  q: number;
+  shiftH: number;
+  shiftW: number;
+  /** Valid output rows [i0, i1) and columns [j0, j1), never empty. */
+  i0: number;
+  i1: number;
+  j0: number;
+  j1: number;
+}
+
+/** Calls `visit` for every tap (p, q) of the geometry that touches the image, in row-major tap order. */
+export function forEachValidTap(g: ConvGeometry, visit: (tap: ValidTap) => void): void {
+  for (let p = 0; p < g.kh; p++) {
+    const shiftH = p * g.dh - g.padTop;
+    const [i0, i1] = validRange(g.outH, g.sh, shiftH, g.inH);
+    if (i1 <= i0) continue;
+    for (let q = 0; q < g.kw; q++) {
+      const shiftW = q * g.dw - g.padLeft;
+      const [j0, j1] = validRange(g.outW, g.sw, shiftW, g.inW);
+      if (j1 > j0) visit({ p, q, shiftH, shiftW, i0, i1, j0, j1 });
+    }
+  }
+}
+
 /**
  * Depthwise filter gradient (multiplier 1, C a multiple of 4) with the SIMD `tapReduce` over the heap:
  * one call per tap and image, each reducing all valid rows × columns. `out` must be zero on entry.
@@ -33,29 +60,21 @@ export function depthwiseFilterGradSimd(
   const xImage = g.inH * xRow;
   const dyRow = g.outW * C;
   const dyImage = g.outH * dyRow;
-  for (let p = 0; p < g.kh; p++) {
-    const shiftH = p * g.dh - g.padTop;
-    const [i0, i1] = validRange(g.outH, g.sh, shiftH, g.inH);
-    if (i1 <= i0) continue;
-    for (let q = 0; q < g.kw; q++) {
-      const shiftW = q * g.dw - g.padLeft;
-      const [j0, j1] = validRange(g.outW, g.sw, shiftW, g.inW);
-      if (j1 <= j0) continue;
-      const acc = outOffset + 4 * (p * g.kw + q) * C;
-      for (let n = 0; n < g.batch; n++) {
-        tapReduce(
-          xOffset + 4 * (n * xImage + (i0 * g.sh + shiftH) * xRow + (j0 * g.sw + shiftW) * C),
-          dyOffset + 4 * (n * dyImage + i0 * dyRow + j0 * C),
-          acc,
-          i1 - i0,
-          4 * g.sh * xRow,
-          4 * dyRow,
-          j1 - j0,
-          4 * g.sw * C,
-          4 * C,
-          4 * C,
-        );
-      }
+  forEachValidTap(g, ({ p, q, shiftH, shiftW, i0, i1, j0, j1 }) => {
+    const acc = outOffset + 4 * (p * g.kw + q) * C;
+    for (let n = 0; n < g.batch; n++) {
+      tapReduce(
+        xOffset + 4 * (n * xImage + (i0 * g.sh + shiftH) * xRow + (j0 * g.sw + shiftW) * C),
+        dyOffset + 4 * (n * dyImage + i0 * dyRow + j0 * C),
+        acc,
+        i1 - i0,
+        4 * g.sh * xRow,
+        4 * dyRow,
+        j1 - j0,
+        4 * g.sw * C,
+        4 * C,
+        4 * C,
+      );
     }
-  }
+  });
 }
