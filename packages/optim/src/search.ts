@@ -6,6 +6,7 @@ import { decode, writeGenotype, type ArchitectureSource } from '@autodeeplab/dec
 import { now, type ArchEvent, type SearchEvent } from './events.js';
 import { EpochReader, modelNumClasses, nameVariables, updateOn, validate } from './loop-support.js';
 import { runLoop, type StepOutcome } from './loop.js';
+import { runConfigFields } from './run-config.js';
 import { logEvents, metricsPath } from './metrics-log.js';
 import { Adam, SGD } from './optimizers.js';
 import { startLoopWorkers, type GradientWorkerPool } from './parallel/pool.js';
@@ -35,20 +36,7 @@ export const SearchConfigSchema = z
     archBeta1: z.number().min(0).max(1).default(0.9),
     archBeta2: z.number().min(0).max(1).default(0.999),
     archEpsilon: z.number().positive().default(1e-8),
-    ignoreLabel: z.number().int().default(255),
-    /** Seeds the run's random stream (saved and restored with checkpoints). */
-    seed: z.number().int().default(0),
-    /** Write a checkpoint every this many steps (0 = only at epoch ends). */
-    checkpointEvery: z.number().int().nonnegative().default(500),
-    /** Keep this many step-stamped checkpoints in `checkpoints/` besides the latest (1 = only the latest). */
-    keepLast: z.number().int().positive().default(1),
-    /** Validate every this many epochs (0 = never); the last epoch is always validated. */
-    validateEvery: z.number().int().nonnegative().default(1),
-    /**
-     * Backend instances sharing each batch: the main thread and `workers − 1` worker threads (see
-     * "Using both cores"). 1 = everything on the main thread. BN statistics are then per part.
-     */
-    workers: z.number().int().positive().max(64).default(1),
+    ...runConfigFields(500),
   })
   .strict()
   .refine((c) => c.weightLrMin <= c.weightLr, { message: 'weightLrMin must not exceed weightLr', path: ['weightLrMin'] });

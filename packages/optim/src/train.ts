@@ -9,6 +9,7 @@ import { startLoopWorkers, type GradientWorkerPool } from './parallel/pool.js';
 import type { ModelDescriptor } from './parallel/protocol.js';
 import { polySchedule } from './schedules.js';
 import type { BatchSource, TrainableModel } from './types.js';
+import { runConfigFields } from './run-config.js';
 
 /** Hyper-parameters of training a discrete network; defaults follow DeepLabv3+ (SPEC §6). */
 export const TrainConfigSchema = z
@@ -26,16 +27,7 @@ export const TrainConfigSchema = z
     warmupSteps: z.number().int().nonnegative().default(0),
     warmupStartFactor: z.number().min(0).max(1).default(0.1),
     clipNorm: z.number().positive().optional(),
-    ignoreLabel: z.number().int().default(255),
-    seed: z.number().int().default(0),
-    checkpointEvery: z.number().int().nonnegative().default(1000),
-    keepLast: z.number().int().positive().default(1),
-    validateEvery: z.number().int().nonnegative().default(1),
-    /**
-     * Backend instances sharing each batch: the main thread and `workers − 1` worker threads (see
-     * "Using both cores"). 1 = everything on the main thread. BN statistics are then per part.
-     */
-    workers: z.number().int().positive().max(64).default(1),
+    ...runConfigFields(1000),
   })
   .strict();
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
