@@ -67,15 +67,8 @@ export class SepConv extends Module implements Layer, PreActivated {
   }
 }
 
-export interface DilConvSpec {
-  channels: number;
-  kernelSize: number;
-  stride: 1 | 2;
-  affine: boolean;
-  rng: Rng;
-  /** Dilation rate, default 2 (the paper's ops). */
-  rate?: number;
-}
+/** As SepConvSpec; `rate` defaults to 2 (the paper's ops). */
+export type DilConvSpec = SepConvSpec;
 
 /**
  * Atrous conv as in the paper's cell: ReLU → regular k×k conv with dilation 2 → BN. At stride 2 the

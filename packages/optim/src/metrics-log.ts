@@ -23,3 +23,8 @@ export async function* logEvents<E>(events: AsyncIterable<E>, path: string): Asy
 export function metricsPath(runDir: string): string {
   return join(runDir, METRICS_FILE);
 }
+
+/** A run's events, also written to `<runDir>/metrics.jsonl` unless `metricsLog` is false. */
+export function withMetricsLog<E>(events: AsyncIterable<E>, options: { runDir: string; metricsLog?: boolean }): AsyncIterable<E> {
+  return options.metricsLog === false ? events : logEvents(events, metricsPath(options.runDir));
+}

@@ -7,7 +7,7 @@ import { now, type ArchEvent, type SearchEvent } from './events.js';
 import { EpochReader, modelNumClasses, nameVariables, updateOn, validate } from './loop-support.js';
 import { runLoop, type StepOutcome } from './loop.js';
 import { runConfigFields } from './run-config.js';
-import { logEvents, metricsPath } from './metrics-log.js';
+import { withMetricsLog } from './metrics-log.js';
 import { Adam, SGD } from './optimizers.js';
 import { startLoopWorkers, type GradientWorkerPool } from './parallel/pool.js';
 import type { ModelDescriptor } from './parallel/protocol.js';
@@ -90,9 +90,7 @@ function defaultDecode(model: SearchableModel, at: { epoch: number; step: number
  * validation mIoU, an α/β snapshot and its genotype, a checkpoint. Resumable exactly.
  */
 export async function* search(options: SearchOptions): AsyncGenerator<SearchEvent, void, undefined> {
-  const events = searchEvents(options);
-  if (options.metricsLog === false) yield* events;
-  else yield* logEvents(events, metricsPath(options.runDir));
+  yield* withMetricsLog(searchEvents(options), options);
 }
 
 async function* searchEvents(options: SearchOptions): AsyncGenerator<SearchEvent, void, undefined> {

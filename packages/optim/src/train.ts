@@ -3,7 +3,7 @@ import { Rng, UserInputError, parseWithSchema } from '@autodeeplab/core';
 import { now, type TrainEvent } from './events.js';
 import { EpochReader, modelNumClasses, nameVariables, updateOn, validate } from './loop-support.js';
 import { runLoop, type StepOutcome } from './loop.js';
-import { logEvents, metricsPath } from './metrics-log.js';
+import { withMetricsLog } from './metrics-log.js';
 import { SGD } from './optimizers.js';
 import { startLoopWorkers, type GradientWorkerPool } from './parallel/pool.js';
 import type { ModelDescriptor } from './parallel/protocol.js';
@@ -52,9 +52,7 @@ export interface TrainOptions {
 
 /** Trains a discrete network with SGD and the poly schedule; resumable exactly, like `search`. */
 export async function* train(options: TrainOptions): AsyncGenerator<TrainEvent, void, undefined> {
-  const events = trainEvents(options);
-  if (options.metricsLog === false) yield* events;
-  else yield* logEvents(events, metricsPath(options.runDir));
+  yield* withMetricsLog(trainEvents(options), options);
 }
 
 async function* trainEvents(options: TrainOptions): AsyncGenerator<TrainEvent, void, undefined> {

@@ -31,6 +31,15 @@ export interface ConvGeometry {
 
 export type ConvPad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
 
+/** The attributes the conv kernels and their gradients read. */
+export interface ConvAttrs {
+  strides: number | [number, number];
+  pad: ConvPad;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
 export function convGeometry(
   xShape: readonly number[],
   filterShape: readonly number[],

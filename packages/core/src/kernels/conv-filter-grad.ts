@@ -1,5 +1,5 @@
 import type { ConvGeometry } from './conv-backprop.js';
-import { forEachValidTap } from './depthwise-filter-grad.js';
+import { forEachValidTap, heapStrides } from './depthwise-filter-grad.js';
 import type { TapOuter } from './simd-reduce.js';
 
 /**
@@ -22,10 +22,7 @@ const CALL_BYTES = 192 * 1024;
 export function convFilterGradSimd(tapOuter: TapOuter, xOffset: number, dyOffset: number, outOffset: number, g: ConvGeometry): void {
   const ci = g.inC;
   const co = g.outC;
-  const xRow = g.inW * ci;
-  const xImage = g.inH * xRow;
-  const dyRow = g.outW * co;
-  const dyImage = g.outH * dyRow;
+  const { xRow, xImage, dyRow, dyImage } = heapStrides(g, ci, co);
   forEachValidTap(g, ({ p, q, shiftH, shiftW, i0, i1, j0, j1 }) => {
     const cols = j1 - j0;
     const acc = outOffset + 4 * (p * g.kw + q) * ci * co;

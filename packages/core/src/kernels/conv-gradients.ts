@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, NamedAttrMap, Tensor, Tensor4D } from '@tensorflow/tfjs';
-import { conv2dBackpropFilter, convBackpropInput, convGeometry, depthwiseBackpropFilter, type ConvPad } from './conv-backprop.js';
+import { conv2dBackpropFilter, convBackpropInput, convGeometry, depthwiseBackpropFilter, type ConvAttrs } from './conv-backprop.js';
 import { tensorPrims } from './prims.js';
 import { WASM_KERNELS } from './wasm-kernels.js';
 
@@ -10,14 +10,6 @@ import { WASM_KERNELS } from './wasm-kernels.js';
  * (our kernels there take dilations); dilation > 1 elsewhere is computed exactly with forward
  * convolutions (see conv-backprop.ts), which every backend supports with dilation.
  */
-
-interface ConvAttrs {
-  strides: number | [number, number];
-  pad: ConvPad;
-  dataFormat?: 'NHWC' | 'NCHW';
-  dilations?: number | [number, number];
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
 
 function isOne(v: number | [number, number] | undefined): boolean {
   return v == null || (typeof v === 'number' ? v === 1 : v[0] === 1 && v[1] === 1);

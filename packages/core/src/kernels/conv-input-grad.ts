@@ -1,5 +1,5 @@
 import type { ConvGeometry } from './conv-backprop.js';
-import { forEachValidTap } from './depthwise-filter-grad.js';
+import { forEachValidTap, heapStrides } from './depthwise-filter-grad.js';
 import type { TapOuterStrided } from './simd-reduce.js';
 
 /**
@@ -18,10 +18,7 @@ import type { TapOuterStrided } from './simd-reduce.js';
 export function convInputGradSimd(tapOuter: TapOuterStrided, dyOffset: number, filterTOffset: number, dxOffset: number, g: ConvGeometry): void {
   const ci = g.inC;
   const co = g.outC;
-  const xRow = g.inW * ci;
-  const xImage = g.inH * xRow;
-  const dyRow = g.outW * co;
-  const dyImage = g.outH * dyRow;
+  const { xRow, xImage, dyRow, dyImage } = heapStrides(g, ci, co);
   forEachValidTap(g, ({ p, q, shiftH, shiftW, i0, i1, j0, j1 }) => {
     const cols = j1 - j0;
     const w = filterTOffset + 4 * (p * g.kw + q) * co * ci;

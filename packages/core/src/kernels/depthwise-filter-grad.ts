@@ -16,6 +16,13 @@ export function validRange(out: number, stride: number, shift: number, size: num
   return [start, Math.max(start, end)];
 }
 
+/** Element strides of NHWC x (Ci channels) and dy (Co channels) on the heap. */
+export function heapStrides(g: ConvGeometry, xChannels: number, dyChannels: number) {
+  const xRow = g.inW * xChannels;
+  const dyRow = g.outW * dyChannels;
+  return { xRow, xImage: g.inH * xRow, dyRow, dyImage: g.outH * dyRow };
+}
+
 /** One filter tap and the rectangle of output pixels whose input under that tap lies inside the image. */
 export interface ValidTap {
   p: number;
@@ -56,10 +63,7 @@ export function depthwiseFilterGradSimd(
   g: ConvGeometry,
 ): void {
   const C = g.inC;
-  const xRow = g.inW * C;
-  const xImage = g.inH * xRow;
-  const dyRow = g.outW * C;
-  const dyImage = g.outH * dyRow;
+  const { xRow, xImage, dyRow, dyImage } = heapStrides(g, C, C);
   forEachValidTap(g, ({ p, q, shiftH, shiftW, i0, i1, j0, j1 }) => {
     const acc = outOffset + 4 * (p * g.kw + q) * C;
     for (let n = 0; n < g.batch; n++) {

@@ -4,8 +4,8 @@ import {
   convBackpropInput,
   convGeometry,
   depthwiseBackpropFilter,
+  type ConvAttrs,
   type ConvGeometry,
-  type ConvPad,
 } from './conv-backprop.js';
 import { convFilterGradSimd } from './conv-filter-grad.js';
 import { convInputGradSimd } from './conv-input-grad.js';
@@ -24,14 +24,6 @@ import { kernelPrims } from './prims.js';
  * our gradient of Conv2D passes (tfjs's kernels of these names have none).
  */
 const BACKEND = 'wasm';
-
-interface ConvAttrs {
-  strides: number | [number, number];
-  pad: ConvPad;
-  dataFormat?: 'NHWC' | 'NCHW';
-  dilations?: number | [number, number];
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
 
 function attrsOf(attrs: NamedAttrMap | undefined): ConvAttrs {
   return attrs as unknown as ConvAttrs;
