@@ -81,11 +81,10 @@ function stackOuter(kernels: readonly tf.Tensor[]): tf.Tensor3D {
 }
 
 /**
- * `tf.concat` whose gradient is one part of dy per input: a slice for up to three inputs, a gather
- * from four. tfjs' own gradient is a split, which tfjs-backend-wasm runs as one Slice per piece, and
- * every Slice there first copies its WHOLE input into a new JavaScript buffer (then copies the piece
- * row by row): E pieces cost E whole copies. The compiled Gather reads only the piece, but per value
- * it is several times slower than the whole copy, so it wins only when the pieces are small.
+ * `tf.concat` whose gradient is one slice of dy per input. tfjs' own gradient is a split, the same
+ * slices as one kernel; separate slices let the engine free each piece as soon as it is consumed.
+ * (On wasm, @autodeeplab/core's Slice copies just the piece: tfjs-backend-wasm's copies the whole
+ * input first.)
  */
 export function concatSliceGrad<T extends tf.Tensor>(ts: readonly T[], axis: number): T {
   if (ts.length === 1) return ts[0]!;
@@ -99,7 +98,7 @@ export function concatSliceGrad<T extends tf.Tensor>(ts: readonly T[], axis: num
       gradFunc: (dy: tf.Tensor) => {
         let offset = 0;
         return sizes.map((size) => {
-          const part = sizes.length >= GATHER_FROM ? gatherRange(dy, ax, offset, size) : sliceRange(dy, ax, offset, size);
+          const part = sliceRange(dy, ax, offset, size);
           offset += size;
           return part;
         });
@@ -109,30 +108,12 @@ export function concatSliceGrad<T extends tf.Tensor>(ts: readonly T[], axis: num
   return op(...ts) as T;
 }
 
-/** From this many inputs concatSliceGrad's gradient gathers (see there). */
-const GATHER_FROM = 4;
-
 function sliceRange(x: tf.Tensor, axis: number, begin: number, size: number): tf.Tensor {
   const begins = x.shape.map(() => 0);
   const sizes = [...x.shape];
   begins[axis] = begin;
   sizes[axis] = size;
   return tf.slice(x, begins, sizes);
-}
-
-const ranges = new Map<string, tf.Tensor1D>();
-
-/** Indices begin..begin+size−1 along `axis` by a gather (a compiled kernel on wasm, no whole-input copy). */
-function gatherRange(x: tf.Tensor, axis: number, begin: number, size: number): tf.Tensor {
-  if (begin === 0 && size === x.shape[axis]) return x;
-  // The index vectors are cached (kept for the process' life: a few per supernet shape, bytes each).
-  const key = `${begin}:${size}`;
-  let indices = ranges.get(key);
-  if (!indices) {
-    indices = tf.keep(tf.range(begin, begin + size, 1, 'int32') as tf.Tensor1D);
-    ranges.set(key, indices);
-  }
-  return tf.gather(x, indices, axis);
 }
 
 /**

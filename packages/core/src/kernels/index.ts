@@ -4,6 +4,9 @@ import { CONV_GRADIENTS } from './conv-gradients.js';
 import { MAX_POOL_GRADIENT } from './maxpool-gradient.js';
 import { RESIZE_BILINEAR_GRADIENT } from './resize-gradient.js';
 import { WASM_KERNELS } from './wasm-kernels.js';
+import { WASM_COPY_KERNELS, rememberOriginalCopyKernels } from './wasm-copy-kernels.js';
+
+const WASM_ALL: readonly KernelConfig[] = [...WASM_KERNELS, ...WASM_COPY_KERNELS];
 
 const GRADIENTS: GradConfig[] = [...CONV_GRADIENTS, MAX_POOL_GRADIENT, RESIZE_BILINEAR_GRADIENT];
 
@@ -17,7 +20,8 @@ export function registerMissingKernels(): void {
   // Only once tfjs-backend-wasm has registered its kernels: registering ours first would make its
   // own registration (at import) warn and override them.
   if (tf.getKernel('Conv2D', 'wasm') != null) {
-    for (const config of WASM_KERNELS) installKernel(config);
+    rememberOriginalCopyKernels();
+    for (const config of WASM_ALL) installKernel(config);
   }
   for (const config of GRADIENTS) installGradient(config);
 }
@@ -39,7 +43,7 @@ function installGradient(config: GradConfig): void {
 /** True when this module's kernels and gradients are the ones registered (for diagnostics and tests). */
 export function missingKernelsRegistered(): { wasm: boolean; gradients: boolean } {
   return {
-    wasm: WASM_KERNELS.every((c) => tf.getKernel(c.kernelName, c.backendName)?.kernelFunc === c.kernelFunc),
+    wasm: WASM_ALL.every((c) => tf.getKernel(c.kernelName, c.backendName)?.kernelFunc === c.kernelFunc),
     gradients: GRADIENTS.every((c) => tf.getGradient(c.kernelName) === c),
   };
 }

@@ -1,0 +1,137 @@
+import * as tf from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+
+/**
+ * Copy kernels for tfjs-backend-wasm 4.22 that do not copy more than they must:
+ * - `Identity` (what `tf.clone` and every tensor a kernel saves for its gradient run) copies the
+ *   whole buffer there; ours shares it, as the cpu backend and wasm's own Reshape do (buffers are
+ *   never written after the kernel that made them returns). A supernet step saves ~36,000 tensors.
+ * - `Slice` (and `SplitV`, which slices once per piece) first copies its WHOLE input out of the heap
+ *   into a JavaScript buffer, then the piece from it: E pieces of one tensor cost E whole copies.
+ *   Ours copies the piece straight from the heap, one contiguous run at a time.
+ */
+const BACKEND = 'wasm';
+
+/** The parts of tfjs-backend-wasm's BackendWasm used here. */
+interface WasmCopyBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  incRef(dataId: object): void;
+}
+
+function isWasmCopyBackend(b: unknown): b is WasmCopyBackend {
+  const o = b as Partial<WasmCopyBackend> | null;
+  return typeof o?.makeOutput === 'function' && typeof o.typedArrayFromHeap === 'function' && typeof o.incRef === 'function';
+}
+
+type Args = Parameters<KernelFunc>[0];
+
+/** The kernels these replace, kept to serve what ours do not handle (string tensors). */
+const original = new Map<string, KernelFunc>();
+
+function fallback(name: string, args: Args): TensorInfo | TensorInfo[] {
+  const kernel = original.get(name);
+  if (kernel == null) throw new Error(`wasm ${name}: the original kernel is not available`);
+  return kernel(args);
+}
+
+const identityKernel: KernelFunc = (args) => {
+  const x = (args.inputs as { x: TensorInfo }).x;
+  if (x.dtype === 'string' || !isWasmCopyBackend(args.backend)) return fallback('Identity', args);
+  args.backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+};
+
+/**
+ * Copies the box `begin`/`size` of `x` into `out` (both dense, row-major). Trailing axes taken whole
+ * merge into one contiguous run; the leading axes are walked like an odometer.
+ */
+export function copyBox(
+  source: Float32Array | Int32Array | Uint8Array,
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+  target: Float32Array | Int32Array | Uint8Array,
+): void {
+  const rank = shape.length;
+  const strides = new Array<number>(rank);
+  let stride = 1;
+  for (let d = rank - 1; d >= 0; d--) {
+    strides[d] = stride;
+    stride *= shape[d]!;
+  }
+  // The run: the innermost axis not taken whole, and every axis after it.
+  let inner = rank - 1;
+  while (inner > 0 && size[inner] === shape[inner]) inner--;
+  const run = size[inner]! * strides[inner]!;
+  const outer = size.slice(0, inner).reduce((a, b) => a * b, 1);
+  const index = new Array<number>(inner).fill(0);
+  let from = 0;
+  for (let d = 0; d <= inner; d++) from += begin[d]! * strides[d]!;
+  let to = 0;
+  for (let r = 0; r < outer; r++) {
+    if (run >= 16) {
+      target.set(source.subarray(from, from + run), to);
+    } else {
+      for (let i = 0; i < run; i++) target[to + i] = source[from + i]!;
+    }
+    to += run;
+    // Next row: advance the odometer over the leading axes.
+    for (let d = inner - 1; d >= 0; d--) {
+      from += strides[d]!;
+      if (++index[d]! < size[d]!) break;
+      from -= size[d]! * strides[d]!;
+      index[d] = 0;
+    }
+  }
+}
+
+function sliceInfo(backend: WasmCopyBackend, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+  const out = backend.makeOutput(size, x.dtype);
+  if (size.some((s) => s === 0)) return out;
+  // Views are taken after makeOutput, which may grow (and so move) the heap.
+  copyBox(backend.typedArrayFromHeap(x), x.shape, begin, size, backend.typedArrayFromHeap(out));
+  return out;
+}
+
+const sliceKernel: KernelFunc = (args) => {
+  const x = (args.inputs as { x: TensorInfo }).x;
+  if (x.dtype === 'string' || !isWasmCopyBackend(args.backend)) return fallback('Slice', args);
+  const attrs = args.attrs as unknown as { begin: number | number[]; size?: number | number[] };
+  const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin, attrs.size);
+  return sliceInfo(args.backend, x, begin, size);
+};
+
+const splitVKernel: KernelFunc = (args) => {
+  const x = (args.inputs as { x: TensorInfo }).x;
+  if (x.dtype === 'string' || !isWasmCopyBackend(args.backend)) return fallback('SplitV', args);
+  const backend = args.backend;
+  const attrs = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number | number[] };
+  const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0]!;
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs.numOrSizeSplits, axis);
+  const begin = x.shape.map(() => 0);
+  return sizes.map((s) => {
+    const size = [...x.shape];
+    size[axis] = s;
+    const piece = sliceInfo(backend, x, begin, size);
+    begin[axis]! += s;
+    return piece;
+  });
+};
+
+const REPLACED: readonly [string, KernelFunc][] = [
+  ['Identity', identityKernel],
+  ['Slice', sliceKernel],
+  ['SplitV', splitVKernel],
+];
+
+/** Our configs; `rememberOriginals` first keeps the backend's own kernels for the fallbacks. */
+export const WASM_COPY_KERNELS: readonly KernelConfig[] = REPLACED.map(([kernelName, kernelFunc]) => ({ kernelName, backendName: BACKEND, kernelFunc }));
+
+/** Keeps tfjs-backend-wasm's kernels that ours replace (call before replacing them). */
+export function rememberOriginalCopyKernels(): void {
+  for (const [name, ours] of REPLACED) {
+    const existing = tf.getKernel(name, BACKEND);
+    if (existing != null && existing.kernelFunc !== ours) original.set(name, existing.kernelFunc);
+  }
+}
