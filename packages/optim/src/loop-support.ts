@@ -92,7 +92,7 @@ export async function computeGradients(
   let numClasses = 0;
   const out = tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => {
-      const logits = model.forward(batch.images);
+      const logits = model.forward(batch.images, { gradientTargets: list });
       numClasses = logits.shape[3];
       return softmaxCrossEntropy(logits, batch.labels, ignoreLabel);
     }, list);

@@ -24,9 +24,19 @@ export interface BatchSource {
   epoch(epoch: number, start?: number): AsyncIterable<Batch>;
 }
 
+/** Options the loops pass to `forward`; a model may ignore them. */
+export interface TrainingForwardOptions {
+  /**
+   * The variables the caller differentiates in this forward (the list given to `tf.variableGrads`):
+   * a model that recomputes parts of its forward in the backward pass (gradient checkpoints) can
+   * skip the gradients of every other variable there.
+   */
+  gradientTargets?: readonly tf.Variable[];
+}
+
 /** What the training loop needs of a network (a `Module` from `@autodeeplab/core` fits). */
 export interface TrainableModel {
-  forward(x: tf.Tensor4D): tf.Tensor4D;
+  forward(x: tf.Tensor4D, options?: TrainingForwardOptions): tf.Tensor4D;
   /** Every trainable parameter. */
   parameters(): tf.Variable[];
   /** Parameters, architecture parameters and buffers (BN statistics) by path. */

@@ -120,6 +120,42 @@ describe('Supernet training step (wasm)', () => {
     net.dispose();
   });
 
+  it('with gradientTargets = [α, β]: the same α and β gradients, and the checkpointed nodes compute no weight gradient', async () => {
+    await initBackend({ backend: 'wasm' });
+    const net = new Supernet(TINY, { name: 'targets' });
+    spread(net);
+    const x = input([2, 17, 17, 3], 11);
+    const arch = net.archParameters();
+    // Filter gradients of the convolutions: what a weight gradient costs.
+    const filterGradients = (targets: tf.Variable[] | undefined) => {
+      let count = 0;
+      const engine = tf.engine() as unknown as { runKernel: (...args: unknown[]) => unknown };
+      const original = engine.runKernel;
+      engine.runKernel = (...args: unknown[]) => {
+        if (/BackpropFilter$/.test(String(args[0]))) count++;
+        return original.apply(engine, args);
+      };
+      try {
+        const { value, grads } = tf.variableGrads(() => loss(net.forward(x, targets ? { gradientTargets: targets } : {}), 3), arch);
+        value.dispose();
+        return { count, grads };
+      } finally {
+        engine.runKernel = original;
+      }
+    };
+    const all = filterGradients(undefined);
+    const targeted = filterGradients(arch);
+    for (const v of arch) {
+      expect(Array.from(targeted.grads[v.name]!.dataSync()), v.name).toEqual(Array.from(all.grads[v.name]!.dataSync()));
+    }
+    // Without targets every node's cell and transition filters get gradients; with them, only
+    // kernels outside the checkpoints (none here: the stem and heads are not differentiated).
+    expect(all.count).toBeGreaterThan(0);
+    expect(targeted.count).toBe(0);
+    tf.dispose([...Object.values(all.grads), ...Object.values(targeted.grads), x]);
+    net.dispose();
+  });
+
   it('keeps tf.memory().numTensors flat across steps', async () => {
     await initBackend({ backend: 'wasm' });
     const net = new Supernet(TINY, { name: 'leaks' });

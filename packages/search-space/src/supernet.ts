@@ -45,6 +45,12 @@ export interface ForwardOptions {
   stacked?: boolean;
   /** Overrides the supernet's `checkpoint` option for this call. */
   checkpoint?: boolean;
+  /**
+   * The variables the caller will differentiate (the list given to `tf.variableGrads`; default: all).
+   * Checkpointed nodes then compute only these variables' gradients when they recompute their
+   * forward in the backward pass: an architecture step (α, β) skips every weight gradient of the cells.
+   */
+  gradientTargets?: readonly tf.Variable[];
 }
 
 /** Local module names of the trellis parts. */
@@ -162,7 +168,7 @@ export class Supernet extends Module {
         ? this.trellisPlain(x, alphaWeights, betaWeights)
         : this.config.affine || options.stacked === false
           ? this.trellisFused(x, alphaWeights, betaWeights)
-          : this.trellisStacked(x, betaWeights, options.checkpoint ?? this.checkpoint);
+          : this.trellisStacked(x, betaWeights, options.checkpoint ?? this.checkpoint, options.gradientTargets);
       const [, height, width] = x.shape;
       const logits = this.topology
         .scalesAt(this.config.layers)
@@ -177,8 +183,9 @@ export class Supernet extends Module {
    * BN of cells, transitions and projections always uses batch statistics here (train or eval mode);
    * their running statistics are not updated.
    */
-  private trellisStacked(x: tf.Tensor4D, beta: tf.Scalar[], checkpointed: boolean): Map<Scale, tf.Tensor4D> {
+  private trellisStacked(x: tf.Tensor4D, beta: tf.Scalar[], checkpointed: boolean, gradientTargets?: readonly tf.Variable[]): Map<Scale, tf.Tensor4D> {
     const [, height, width] = x.shape;
+    const targets = gradientTargets ? new Set(gradientTargets) : undefined;
     const alphaHat = this.normalizedAlpha();
     const history: Map<Scale, tf.Tensor4D>[] = [new Map([[4 as Scale, this.stem[1].apply(this.stem[0].apply(x))]])];
     for (let layer = 1; layer <= this.config.layers; layer++) {
@@ -198,7 +205,7 @@ export class Supernet extends Module {
           ...incoming.flatMap((e) => this.transitions.get(e.index)!.parameters()),
           ...(pp ? pp.parameters() : []),
           ...this.cells.get(`${layer}/${scale}`)!.parameters(),
-        ];
+        ].filter((v) => targets === undefined || targets.has(v));
         current.set(scale, checkpoint(node, inputs, variables) as tf.Tensor4D);
       }
       history.push(current);

@@ -99,7 +99,7 @@ const sliceKernel: KernelFunc = (args) => {
   if (x.dtype === 'string' || !isWasmCopyBackend(args.backend)) return fallback('Slice', args);
   const attrs = args.attrs as unknown as { begin: number | number[]; size?: number | number[] };
   const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin, attrs.size);
-  return sliceInfo(args.backend, x, begin, size);
+  return sliceInfo(args.backend, x, begin!, size!);
 };
 
 const splitVKernel: KernelFunc = (args) => {
