@@ -27,8 +27,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
-import { Rng, initBackend, type BackendName } from '../../packages/core/src/index.ts';
-import { Supernet } from '../../packages/search-space/src/index.ts';
+import { Rng, initBackend, trackMemory, type BackendName } from '../../packages/core/src/index.ts';
+import { Supernet, estimateCost } from '../../packages/search-space/src/index.ts';
 import { GradientWorkerPool, describeModel, disposeGradients, type Batch, type ParallelStepStats } from '../../packages/optim/src/index.ts';
 import { formatTable, intArg, parseArgs, timeIt, writeResults } from './common.ts';
 
@@ -133,7 +133,16 @@ interface Row {
   forwardBackwardS: number;
   kernelsForward: number;
   kernelsForwardBackward: number;
+  /** Peak of tf.memory().numBytes (sampled every 32 kernels) during the forward + backward. */
   peakTensorBytes: number;
+  /**
+   * Peak memory of the forward + backward (gradients of every parameter) on top of the weights and
+   * inputs, followed through the allocator (trackMemory of @autodeeplab/core; wasm: heap buffers).
+   */
+  peakStepBytes: number;
+  memorySource: string;
+  /** estimateCost(...).trainingPeakBytes for the stacked rows. */
+  estimatedPeakBytes?: number;
   loadAverage1m: number;
   /** The kernels taking most time in one forward + backward (ms in total, launches). */
   topKernels: { name: string; ms: number; count: number }[];
@@ -152,7 +161,8 @@ async function measure(
   const arch = net.archParameters();
   const forward = () => tf.tidy(() => net.forward(train.x, { fused }).sum().dataSync());
   const forwardBackward = (x: tf.Tensor4D, labels: tf.Tensor, vars: tf.Variable[]) => {
-    const { value, grads } = tf.variableGrads(() => loss(net.forward(x, { fused }), labels), vars);
+    // As the search loop: the forward is told which variables are differentiated.
+    const { value, grads } = tf.variableGrads(() => loss(net.forward(x, { fused, gradientTargets: vars }), labels), vars);
     value.dataSync();
     return { value, grads };
   };
@@ -167,10 +177,14 @@ async function measure(
   const kernelsForward = probe.kernels;
   probe.reset();
   probe.timing = true;
+  const memory = trackMemory();
   start = performance.now();
-  const once = forwardBackward(train.x, train.labels, weights);
+  const once = forwardBackward(train.x, train.labels, [...weights, ...arch]);
   tf.dispose([once.value, ...Object.values(once.grads)]);
   const forwardBackwardS = (performance.now() - start) / 1000;
+  const peakStepBytes = memory.peak();
+  const memorySource = memory.source;
+  memory.stop();
   probe.timing = false;
   const kernelsForwardBackward = probe.kernels;
   const peakTensorBytes = probe.peakBytes;
@@ -200,6 +214,9 @@ async function measure(
     kernelsForward,
     kernelsForwardBackward,
     peakTensorBytes,
+    peakStepBytes,
+    memorySource,
+    ...(fused ? { estimatedPeakBytes: estimateCost(net.config, { height: size, width: size, batch: BATCH }).trainingPeakBytes } : {}),
     loadAverage1m: loadavg()[0]!,
     topKernels,
   };
@@ -330,7 +347,7 @@ async function main(): Promise<void> {
   const maxRssBytes = process.resourceUsage().maxRSS * 1024;
   process.stderr.write(
     formatTable(
-      ['config', 'size', 'path', 'iter s', 'fwd s', 'fwd+bwd s', 'kernels fwd', 'kernels fwd+bwd', 'peak tensor GB', 'load'],
+      ['config', 'size', 'path', 'iter s', 'fwd s', 'fwd+bwd s', 'kernels fwd', 'kernels fwd+bwd', 'peak tensor GB', 'step peak GB', 'estimated GB', 'load'],
       rows.map((r) => [
         r.config,
         String(r.size),
@@ -341,6 +358,8 @@ async function main(): Promise<void> {
         String(r.kernelsForward),
         String(r.kernelsForwardBackward),
         (r.peakTensorBytes / 1e9).toFixed(2),
+        `${(r.peakStepBytes / 1e9).toFixed(3)} (${r.memorySource})`,
+        r.estimatedPeakBytes === undefined ? '-' : (r.estimatedPeakBytes / 1e9).toFixed(3),
         r.loadAverage1m.toFixed(2),
       ]),
     ) +

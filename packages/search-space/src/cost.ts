@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Rng, TrellisTopology, type Scale } from '@autodeeplab/core';
+import { Rng, TrellisTopology, memorySource, type MemorySource, type Scale } from '@autodeeplab/core';
 import { SearchASPP } from '@autodeeplab/heads';
 import { ReLUConvBN, countOpParameters, createOp, isPreActivated, isZeroOp } from '@autodeeplab/ops';
 import {
@@ -11,7 +11,7 @@ import {
   type SearchSpaceConfig,
   type SearchSpaceConfigInput,
 } from './config.js';
-import { measureKeptBytes } from './probe.js';
+import { measureTape } from './probe.js';
 import { StemLayer } from './transition.js';
 
 export interface CostInput {
@@ -30,41 +30,64 @@ export interface CostEstimate {
   multiAddsPerImage: number;
   /**
    * Bytes of the tensors the gradient tape keeps for the backward pass of one per-op fused
-   * (`forward(x, {stacked: false})`; an upper bound of the default stacked, checkpointed forward) train-mode
-   * forward (tfjs frees every other forward intermediate before the backward pass starts). The peak
-   * of a forward + backward is higher: the gradients accumulate on top of these.
+   * (`forward(x, {stacked: false})`) train-mode forward without checkpoints (tfjs frees every other
+   * forward intermediate before the backward pass starts): what a supernet without gradient
+   * checkpoints would hold. The peak of a forward + backward is higher (the gradients accumulate on
+   * top of these); the default forward holds far less (see `trainingPeakBytes`).
    */
   activationBytes: number;
+  /**
+   * Estimated peak memory of one training step (forward + backward, gradients of every parameter)
+   * of the default forward (stacked, one checkpoint per trellis node), on top of the weights and the
+   * input: the parameters' gradients; the stem's and heads' tapes and the node outputs the
+   * checkpoints keep, with as much again for their gradients; and the largest node's recomputed
+   * tape with its intermediates' gradients (tfjs keeps every gradient until the backward pass that
+   * made it ends, which for a checkpointed node is the node's own).
+   */
+  trainingPeakBytes: number;
+  /** Which memory the probes measured (see `trackMemory` of @autodeeplab/core). */
+  memorySource: MemorySource;
 }
 
 const BYTES = 4;
 const PROBE = 16;
-const probeCache = new Map<string, number>();
+
+/** Per unit of a component: bytes its tape keeps for backward, and bytes its forward allocates. */
+interface Footprint {
+  kept: number;
+  forward: number;
+}
+
+const NONE: Footprint = { kept: 0, forward: 0 };
+const probeCache = new Map<string, Footprint>();
+const macsCache = new Map<string, number>();
 
 /**
- * Kept bytes per unit of a component, measured once (per backend process) on a small input and
+ * The memory footprint per unit of a component, measured once (per backend) on a small input and
  * cached: the ops are registry plugins whose internals this package does not know, so their tape
- * footprint is measured, then scaled by the element count (every kept tensor of a stride-1 op has the
- * size of its input or output, up to per-channel vectors).
+ * and forward allocations are measured, then scaled by the element count (every tensor of a
+ * stride-1 op has the size of its input or output, up to per-channel vectors). `kept` leaves out
+ * the component's output (kept and counted by whatever consumes it); `forward` includes it (it
+ * stands for the gradient of the input that the component's backward makes).
  */
 let probing = true;
 
-function probe(key: string, setup: () => { fn: (x: tf.Tensor) => tf.Tensor; input: tf.Tensor; units: number; dispose: () => void }): number {
-  if (!probing) return 0;
-  const cached = probeCache.get(key);
+function probe(key: string, setup: () => { fn: (x: tf.Tensor) => tf.Tensor; input: tf.Tensor; units: number; dispose: () => void }): Footprint {
+  if (!probing) return NONE;
+  const cacheKey = `${tf.getBackend()}:${key}`;
+  const cached = probeCache.get(cacheKey);
   if (cached !== undefined) return cached;
   const { fn, input, units, dispose } = setup();
   try {
     let outputBytes = 0;
-    const kept = measureKeptBytes((x) => {
+    const tape = measureTape((x) => {
       const y = fn(x);
       outputBytes = y.size * BYTES;
       return y;
     }, [input]);
-    // The component's own saves: its output is kept (and counted) by whatever consumes it.
-    const perUnit = (kept - outputBytes) / units;
-    probeCache.set(key, perUnit);
-    return perUnit;
+    const footprint = { kept: (tape.keptBytes - outputBytes) / units, forward: tape.forwardBytes / units };
+    probeCache.set(cacheKey, footprint);
+    return footprint;
   } finally {
     input.dispose();
     dispose();
@@ -77,9 +100,9 @@ const randomInput = (shape: [number, number, number, number], relu: boolean): tf
     return relu ? tf.relu(x) : x;
   });
 
-/** Kept bytes per output element of op `name` applied (pre-activated when it can be) at `channels`. */
-function opKeptPerElement(name: string, channels: number, affine: boolean): number {
-  if (isZeroOp(name)) return 0;
+/** Footprint per output element of op `name` applied (pre-activated when it can be) at `channels`. */
+function opFootprint(name: string, channels: number, affine: boolean): Footprint {
+  if (isZeroOp(name)) return NONE;
   return probe(`op:${name}:${channels}:${affine}`, () => {
     const op = createOp(name, { name: `__cost_probe__/${name}`, channels, stride: 1, affine, rng: new Rng(0) });
     const pre = isPreActivated(op);
@@ -92,8 +115,8 @@ function opKeptPerElement(name: string, channels: number, affine: boolean): numb
   });
 }
 
-/** Kept bytes per output element of a trellis transition (pre-activated input; `up` includes the resize). */
-function transitionKeptPerElement(kind: 'down' | 'same' | 'up', inChannels: number, outChannels: number, affine: boolean): number {
+/** Footprint per output element of a trellis transition (pre-activated input; `up` includes the resize). */
+function transitionFootprint(kind: 'down' | 'same' | 'up', inChannels: number, outChannels: number, affine: boolean): Footprint {
   return probe(`transition:${kind}:${inChannels}:${outChannels}:${affine}`, () => {
     const down = kind === 'down';
     const t = new ReLUConvBN('__cost_probe__/transition', { inChannels, outChannels, kernelSize: down ? 3 : 1, stride: down ? 2 : 1, affine, rng: new Rng(0) });
@@ -107,7 +130,8 @@ function transitionKeptPerElement(kind: 'down' | 'same' | 'up', inChannels: numb
   });
 }
 
-function stemKeptPerElement(inChannels: number, outChannels: number): number {
+/** Footprint per output element of a stem layer. */
+function stemFootprint(inChannels: number, outChannels: number): Footprint {
   return probe(`stem:${inChannels}:${outChannels}`, () => {
     const layer = new StemLayer('__cost_probe__/stem', { inChannels, outChannels, rng: new Rng(0) });
     return {
@@ -119,8 +143,8 @@ function stemKeptPerElement(inChannels: number, outChannels: number): number {
   });
 }
 
-/** Kept bytes per input position of a search head (its logits included). */
-function headKeptPerPosition(scale: Scale, inChannels: number, numClasses: number): number {
+/** Footprint per input position of a search head (its logits included). */
+function headFootprint(scale: Scale, inChannels: number, numClasses: number): Footprint {
   return probe(`head:${scale}:${inChannels}:${numClasses}`, () => {
     const head = new SearchASPP('__cost_probe__/head', { inChannels, scale, numClasses, rng: new Rng(0) });
     return {
@@ -135,14 +159,14 @@ function headKeptPerPosition(scale: Scale, inChannels: number, numClasses: numbe
 /** Conv multiply-adds per output pixel of a stride-1 op: every conv kernel entry is used once per pixel. */
 function opMultiAddsPerPixel(name: string, channels: number, affine: boolean): number {
   if (isZeroOp(name)) return 0;
-  const key = `macs:${name}:${channels}:${affine}`;
-  const cached = probeCache.get(key);
+  const key = `${name}:${channels}:${affine}`;
+  const cached = macsCache.get(key);
   if (cached !== undefined) return cached;
   const op = createOp(name, { name: `__cost_probe__/${name}`, channels, stride: 1, affine, rng: new Rng(0) });
   try {
     let macs = 0;
     for (const v of op.parameters()) if (v.rank === 4) macs += v.size;
-    probeCache.set(key, macs);
+    macsCache.set(key, macs);
     return macs;
   } finally {
     op.dispose();
@@ -190,91 +214,136 @@ function walk(config: SearchSpaceConfig, input: CostInput, measure: boolean): Co
   }
 
   function count(): CostEstimate {
-  let params = 0;
-  let macs = 0; // per image
-  let kept = 0; // elements (or bytes / 4) for the batch
+    let params = 0;
+    let macs = 0; // per image
+    // Memory in elements (bytes / 4) for the batch: outside the trellis (stem, heads, logits), and per
+    // node its own tape and forward allocations, and its output.
+    const stem = new Ledger();
+    const heads = new Ledger();
+    let nodeTapes = 0;
+    let largestNode = 0;
+    let nodeOutputs = 0;
 
-  // Stem: two 3×3 stride-2 conv-BN(affine)-ReLU.
-  const p2 = nodeSize(height, 2) * nodeSize(width, 2);
-  params += 27 * c1 + 2 * c1 + 9 * c1 * c2 + 2 * c2;
-  macs += p2 * 27 * c1 + positions(4) * 9 * c1 * c2;
-  kept += (batch * p2 * c1 * stemKeptPerElement(3, c1) + batch * positions(4) * c2 * stemKeptPerElement(c1, c2)) / BYTES;
+    // Stem: two 3×3 stride-2 conv-BN(affine)-ReLU.
+    const p2 = nodeSize(height, 2) * nodeSize(width, 2);
+    params += 27 * c1 + 2 * c1 + 9 * c1 * c2 + 2 * c2;
+    macs += p2 * 27 * c1 + positions(4) * 9 * c1 * c2;
+    stem.addProbed(batch * p2 * c1, stemFootprint(3, c1));
+    stem.addProbed(batch * positions(4) * c2, stemFootprint(c1, c2));
+    stem.addSaved(batch * positions(4) * c2); // the stem output, saved by its ReLU
 
-  kept += batch * positions(4) * c2; // the stem output, saved by its ReLU
-  for (let layer = 1; layer <= layers; layer++) {
-    for (const scale of topology.scalesAt(layer)) {
-      const f = blockChannels(config, scale);
-      const elems = batch * positions(scale) * f;
-      const incoming = topology.incoming(layer, scale);
-      const hasPrevPrev = topology.nodeExists(layer - 2, scale);
-      // A ReLU saves its input: each cell input once (shared by its edges' ops).
-      const relu = anyPreActivated ? elems : 0;
-      for (const e of incoming) {
-        const cin = inWidth(e.layer, e.from);
-        const k = e.direction === 'down' ? 3 : 1;
-        params += k * k * cin * f + (affine ? 2 * f : 0);
-        macs += positions(scale) * k * k * cin * f;
-        kept += (elems * transitionKeptPerElement(e.direction, cin, f, affine)) / BYTES + relu;
+    for (let layer = 1; layer <= layers; layer++) {
+      for (const scale of topology.scalesAt(layer)) {
+        const f = blockChannels(config, scale);
+        const elems = batch * positions(scale) * f;
+        const incoming = topology.incoming(layer, scale);
+        const hasPrevPrev = topology.nodeExists(layer - 2, scale);
+        const node = new Ledger();
+        // A ReLU saves its input: each cell input once (shared by its edges' ops).
+        const relu = anyPreActivated ? elems : 0;
+        for (const e of incoming) {
+          const cin = inWidth(e.layer, e.from);
+          const k = e.direction === 'down' ? 3 : 1;
+          params += k * k * cin * f + (affine ? 2 * f : 0);
+          macs += positions(scale) * k * k * cin * f;
+          node.addProbed(elems, transitionFootprint(e.direction, cin, f, affine));
+          node.addSaved(relu);
+        }
+        if (hasPrevPrev) {
+          const cin = inWidth(layer - 2, scale);
+          params += cin * f + (affine ? 2 * f : 0);
+          macs += positions(scale) * cin * f;
+          node.addProbed(elems, transitionFootprint('same', cin, f, affine));
+          node.addSaved(relu);
+        }
+        // Cell: ops of every edge; prev_prev edges once per node when prev_prev exists.
+        let opParams = 0;
+        let opMacs = 0;
+        const opSum = new Ledger();
+        for (const name of ops) {
+          opParams += countOpParameters(name, { channels: f, stride: 1, affine });
+          opMacs += opMultiAddsPerPixel(name, f, affine);
+          if (isZeroOp(name)) continue;
+          // Its own saves, plus its output saved by the block's weighted sum.
+          opSum.addProbed(1, opFootprint(name, f, affine));
+          opSum.addSaved(1);
+        }
+        params += edgesPerCell * opParams;
+        const calls = incoming.length;
+        const edgeRuns = hasPrevPrev ? blocks + calls * (edgesPerCell - blocks) : calls * edgesPerCell;
+        macs += edgeRuns * positions(scale) * opMacs;
+        node.addScaled(edgeRuns * elems, opSum);
+        // Per call: the ReLUs of blocks 1..B−1 (read by later blocks) save the blocks; the concat saves
+        // all blocks; the β-weighted sum saves the concatenation.
+        node.addSaved(calls * elems * ((anyPreActivated ? blocks - 1 : 0) + (blocks > 1 ? 2 * blocks : blocks)));
+        nodeTapes += node.kept;
+        largestNode = Math.max(largestNode, node.kept + node.forward);
+        // The node output, saved by the next layer's ReLU (or by the head's convs, counted in its probe).
+        if (layer < layers) nodeOutputs += blocks * elems;
       }
-      if (hasPrevPrev) {
-        const cin = inWidth(layer - 2, scale);
-        params += cin * f + (affine ? 2 * f : 0);
-        macs += positions(scale) * cin * f;
-        kept += (elems * transitionKeptPerElement('same', cin, f, affine)) / BYTES + relu;
-      }
-      // Cell: ops of every edge; prev_prev edges once per node when prev_prev exists.
-      let opParams = 0;
-      let opMacs = 0;
-      let opKept = 0;
-      for (const name of ops) {
-        opParams += countOpParameters(name, { channels: f, stride: 1, affine });
-        opMacs += opMultiAddsPerPixel(name, f, affine);
-        // Its own saves, plus its output saved by the block's weighted sum.
-        if (!isZeroOp(name)) opKept += opKeptPerElement(name, f, affine) / BYTES + 1;
-      }
-      params += edgesPerCell * opParams;
-      const calls = incoming.length;
-      const edgeRuns = hasPrevPrev ? blocks + calls * (edgesPerCell - blocks) : calls * edgesPerCell;
-      macs += edgeRuns * positions(scale) * opMacs;
-      kept += edgeRuns * elems * opKept;
-      // Per call: the ReLUs of blocks 1..B−1 (read by later blocks) save the blocks; the concat saves
-      // all blocks; the β-weighted sum saves the concatenation.
-      kept += calls * elems * ((anyPreActivated ? blocks - 1 : 0) + (blocks > 1 ? 2 * blocks : blocks));
-      // The node output, saved by the next layer's ReLU (or by the head's convs, counted in its probe).
-      if (layer < layers) kept += blocks * elems;
     }
+
+    const lastScales = topology.scalesAt(layers);
+    for (const scale of lastScales) {
+      const spec = { inChannels: cellChannels(config, scale), scale, numClasses };
+      params += SearchASPP.parameterCount(spec);
+      macs += SearchASPP.multiAdds(spec, nodeSize(height, scale), nodeSize(width, scale));
+      // Its own saves, then its logits saved by the upsampling, the upsampled logits by the sum over heads.
+      heads.addProbed(batch * positions(scale), headFootprint(scale, spec.inChannels, numClasses));
+      heads.addSaved(batch * positions(scale) * numClasses);
+      if (lastScales.length > 1) heads.addSaved(batch * height * width * numClasses);
+    }
+    heads.addSaved(batch * height * width * numClasses); // the logits, kept by the loss
+
+    const arch = edgesPerCell * ops.length + topology.betaSize;
+    // The checkpointed step: every gradient of the parameters, the stem's and heads' tapes, the node
+    // outputs kept by the checkpoints and their gradients, the heads' gradients (made first), then
+    // the larger of the largest node's recomputed tape and gradients (freed when its backward pass
+    // ends) and the stem's gradients (made last).
+    const peak = params + arch + stem.kept + heads.kept + heads.forward + 2 * nodeOutputs + Math.max(largestNode, stem.forward);
+    return {
+      parameters: { total: params + arch, arch, weight: params },
+      multiAdds: macs * batch,
+      multiAddsPerImage: macs,
+      activationBytes: Math.round((stem.kept + heads.kept + nodeTapes + nodeOutputs) * BYTES),
+      trainingPeakBytes: Math.round(peak * BYTES),
+      memorySource: measure ? memorySource() : 'tensor-bytes',
+    };
+  }
+}
+
+/** Tape and forward allocations (elements) of a part of the supernet. */
+class Ledger {
+  kept = 0;
+  forward = 0;
+
+  /** `units` units of a probed component (its footprint is in bytes per unit). */
+  addProbed(units: number, footprint: Footprint): void {
+    this.kept += (units * footprint.kept) / BYTES;
+    this.forward += (units * footprint.forward) / BYTES;
   }
 
-  const lastScales = topology.scalesAt(layers);
-  for (const scale of lastScales) {
-    const spec = { inChannels: cellChannels(config, scale), scale, numClasses };
-    params += SearchASPP.parameterCount(spec);
-    macs += SearchASPP.multiAdds(spec, nodeSize(height, scale), nodeSize(width, scale));
-    // Its own saves, then its logits saved by the upsampling, the upsampled logits by the sum over heads.
-    kept += (batch * positions(scale) * headKeptPerPosition(scale, spec.inChannels, numClasses)) / BYTES;
-    kept += batch * positions(scale) * numClasses;
-    if (lastScales.length > 1) kept += batch * height * width * numClasses;
+  /** A tensor of `elements` that is made in the forward and saved for the backward. */
+  addSaved(elements: number): void {
+    this.kept += elements;
+    this.forward += elements;
   }
-  kept += batch * height * width * numClasses; // the logits, kept by the loss
 
-  const arch = edgesPerCell * ops.length + topology.betaSize;
-  return {
-    parameters: { total: params + arch, arch, weight: params },
-    multiAdds: macs * batch,
-    multiAddsPerImage: macs,
-    activationBytes: Math.round(kept * BYTES),
-  };
+  /** `units` times the per-unit ledger `other`. */
+  addScaled(units: number, other: Ledger): void {
+    this.kept += units * other.kept;
+    this.forward += units * other.forward;
   }
 }
 
 /** Whether op `name` takes a shared ReLU (probed once on a 1-channel instance). */
 function opKeptPreActivated(name: string): boolean {
   const key = `pre:${name}`;
-  const cached = probeCache.get(key);
+  const cached = macsCache.get(key);
   if (cached !== undefined) return cached === 1;
   const op = createOp(name, { name: `__cost_probe__/${name}`, channels: 1, stride: 1, affine: false, rng: new Rng(0) });
   const pre = isPreActivated(op);
   op.dispose();
-  probeCache.set(key, pre ? 1 : 0);
+  macsCache.set(key, pre ? 1 : 0);
   return pre;
 }

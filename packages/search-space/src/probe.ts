@@ -1,37 +1,55 @@
 import * as tf from '@tensorflow/tfjs';
+import { trackMemory, type MemorySource } from '@autodeeplab/core';
+
+export interface TapeMemory {
+  /**
+   * Bytes the gradient tape holds when the backward pass starts (tfjs has then freed every forward
+   * intermediate no gradient needs), the result of `fn` included.
+   */
+  keptBytes: number;
+  /**
+   * Bytes allocated by the forward pass, freed or not: every kernel output, the result included.
+   * The backward pass makes about one gradient per intermediate, and tfjs keeps every gradient until
+   * the backward pass of the `tf.grads` call ends, so this also sizes the gradients held at its end.
+   */
+  forwardBytes: number;
+  source: MemorySource;
+}
 
 /**
- * Bytes that a gradient tape holds for the backward pass of `fn(...inputs)`, measured: the forward
- * runs under `tf.grads`, and an identity with a custom gradient after the (summed) result samples
- * `tf.memory().numBytes` when the backward pass starts, i.e. after tfjs freed every forward
- * intermediate that no gradient needs. This is tfjs' own accounting: every tensor a kernel saves for
- * its gradient is a clone counted at full size, so a buffer saved by k kernels counts k times (the
- * inputs themselves, existing before, are not counted, but their saved clones are). The result is
- * counted (the sum that follows keeps it); the scalars of the measurement are not.
+ * Scalars live at the sample point besides the result: the inner sum, the loss, the gradient seed
+ * and the gradients on the way to the sample point — 6 tensors in tfjs' byte count (clones
+ * counted), 5 heap buffers (both fixed by the hand-computed cases of the tests).
  */
-const MEASUREMENT_SCALARS = 6;
+const SAMPLE_SCALARS: Record<MemorySource, number> = { 'wasm-heap': 5, 'tensor-bytes': 6 };
 
-export function measureKeptBytes(fn: (...inputs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[]): number {
+/**
+ * The memory of `fn(...inputs)` under a gradient tape, measured (see `trackMemory` of
+ * @autodeeplab/core for what is counted on each backend): the forward runs under `tf.grads`, and an
+ * identity with a custom gradient after the (summed) result samples the memory when the backward
+ * pass starts. Inputs existing before are not counted.
+ */
+export function measureTape(fn: (...inputs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[]): TapeMemory {
   let sampled = -1;
-  const sample = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
-    value: tf.clone(args[0] as tf.Tensor),
-    gradFunc: (dy: tf.Tensor) => {
-      sampled = tf.memory().numBytes;
-      return tf.clone(dy);
-    },
-  }));
-  const before = tf.memory().numBytes;
-  let outputBytes = 0;
-  const grads = tf.grads((...xs: tf.Tensor[]) => {
-    const y = fn(...xs);
-    outputBytes = y.size * 4;
-    return tf.sum(sample(tf.sum(y)) as tf.Tensor);
-  });
-  const result = grads(inputs);
-  tf.dispose(result);
-  if (sampled < 0) throw new Error('measureKeptBytes: the backward pass did not reach the sample point');
-  // Live scalars at the sample point besides the result: the inner sum, its clone kept by the outer
-  // sum, the loss, its gradient seed, the gradient reaching the sample, and the sample's output.
-  void outputBytes;
-  return sampled - before - MEASUREMENT_SCALARS * 4;
+  let forwardBytes = 0;
+  const tracker = trackMemory();
+  try {
+    const sample = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+      value: tf.clone(args[0] as tf.Tensor),
+      gradFunc: (dy: tf.Tensor) => {
+        sampled = tracker.live();
+        return tf.clone(dy);
+      },
+    }));
+    const grads = tf.grads((...xs: tf.Tensor[]) => {
+      const y = fn(...xs);
+      forwardBytes = tracker.allocated();
+      return tf.sum(sample(tf.sum(y)) as tf.Tensor);
+    });
+    tf.dispose(grads(inputs));
+    if (sampled < 0) throw new Error('measureTape: the backward pass did not reach the sample point');
+    return { keptBytes: sampled - SAMPLE_SCALARS[tracker.source] * 4, forwardBytes, source: tracker.source };
+  } finally {
+    tracker.stop();
+  }
 }

@@ -32,7 +32,12 @@ export interface InfoReport {
     parameterBytes: number;
     /** Weights, gradients and optimiser slots (SGD momentum) during training. */
     trainingStateBytes: number;
-    /** Tensors kept for the backward pass of one training step (supernet estimate), if known. */
+    /**
+     * Supernets: the estimated peak of one training step (forward + backward) of the default,
+     * checkpointed forward, on top of the weights (estimateCost's trainingPeakBytes); else null.
+     */
+    trainingStepPeakBytes: number | null;
+    /** Supernets: what the tape of a forward without checkpoints would hold (activationBytes); else null. */
     activationBytes: number | null;
   };
   network?: { filterMultiplier: number; numClasses: number; path: number[]; cellOps: string[] };
@@ -75,8 +80,10 @@ export function registerInfo(program: Command, ctx: CommandContext): void {
     out(`  parameters:   ${formatCount(report.parameters)} (${report.parameters})${report.archParameters !== undefined ? `, of which α and β ${report.archParameters}` : ''}`);
     out(`  Multi-Adds:   ${formatCount(report.multiAddsPerImage)} per image`);
     out(`  memory:       weights ${formatBytes(report.memory.parameterBytes)}; training state ${formatBytes(report.memory.trainingStateBytes)} (weights, gradients, momentum)`);
-    if (report.memory.activationBytes !== null) out(`                activations kept for the backward pass ${formatBytes(report.memory.activationBytes)}`);
-    else out('                activation memory is estimated for supernets only');
+    if (report.memory.trainingStepPeakBytes !== null && report.memory.activationBytes !== null) {
+      out(`                one training step peaks at about ${formatBytes(report.memory.trainingStepPeakBytes)} on top of the weights (node checkpoints;`);
+      out(`                without them the tape alone would hold ${formatBytes(report.memory.activationBytes)})`);
+    } else out('                activation memory is estimated for supernets only');
   });
 }
 
@@ -124,7 +131,7 @@ export async function runInfo(ctx: CommandContext, target: string, options: Info
       parameters,
       multiAdds: multiAdds * input.batch,
       multiAddsPerImage: multiAdds,
-      memory: { parameterBytes: 4 * parameters, trainingStateBytes: 12 * parameters, activationBytes: null },
+      memory: { parameterBytes: 4 * parameters, trainingStateBytes: 12 * parameters, trainingStepPeakBytes: null, activationBytes: null },
       network: {
         filterMultiplier: config.filterMultiplier,
         numClasses: config.numClasses,
@@ -148,6 +155,7 @@ export async function runInfo(ctx: CommandContext, target: string, options: Info
       parameterBytes: 4 * cost.parameters.total,
       // Weights: SGD momentum; α, β: Adam's two moments.
       trainingStateBytes: 4 * (3 * cost.parameters.weight + 4 * cost.parameters.arch),
+      trainingStepPeakBytes: cost.trainingPeakBytes,
       activationBytes: cost.activationBytes,
     },
     searchSpace: config as unknown as Record<string, unknown>,
