@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { FUSED_KERNEL_NAMES, hasFusedKernels } from '@autodeeplab/core';
 
 export interface BatchNormalizeOptions {
   /**
@@ -29,10 +30,11 @@ function averager(pixels: number): tf.Tensor2D {
 /**
  * Non-affine batch normalisation with batch statistics, `(x − mean) / sqrt(var + ε)` per channel
  * over N, H, W (biased variance, as BN in training), as ONE tape node with a hand-written gradient:
- * `dx = (dy − mean(dy) − y·mean(dy·y)) / sqrt(var + ε)`. About 8 kernels forward and 9 backward (one
- * group's means are matrix-vector products), against ~15 for `BatchNorm.apply` + autodiff; no running statistics
- * are kept (the search supernet uses batch statistics only). Keeps y and the [G, C] inverse
- * deviation for the backward.
+ * `dx = (dy − mean(dy) − y·mean(dy·y)) / sqrt(var + ε)`; no running statistics are kept (the search
+ * supernet uses batch statistics only). Keeps y and the [G, C] inverse deviation for the backward.
+ * On cpu and wasm one fused kernel each way (@autodeeplab/core's AdlBatchNormalize, two passes over
+ * the data); elsewhere about 8 kernels forward and 9 backward (one group's means are
+ * matrix-vector products), against ~15 for `BatchNorm.apply` + autodiff.
  */
 export function batchNormalize(x: tf.Tensor4D, options: BatchNormalizeOptions = {}): tf.Tensor4D {
   const groups = options.groups ?? 1;
@@ -42,6 +44,7 @@ export function batchNormalize(x: tf.Tensor4D, options: BatchNormalizeOptions = 
     throw new Error(`batchNormalize: batch ${b} is not a multiple of groups ${groups}`);
   }
   const pixels = (b / groups) * h * w;
+  if (hasFusedKernels() && x.dtype === 'float32') return fusedBatchNormalize(x, groups, epsilon);
   // [G·P, C] → per-group channel means, [G, 1, C] (broadcast against [G, P, C]). One group: a
   // matrix-vector product; several: a mean over the middle axis (as fast as a batched product here).
   const groupMean = (t: tf.Tensor2D) =>
@@ -64,6 +67,24 @@ export function batchNormalize(x: tf.Tensor4D, options: BatchNormalizeOptions = 
         const m2 = groupMean(tf.reshape(tf.mul(tf.reshape(dy2, [groups, pixels, c]), ys), [groups * pixels, c]) as tf.Tensor2D);
         const dx = tf.mul(tf.sub(tf.sub(tf.reshape(dy2, [groups, pixels, c]), m1), tf.mul(ys, m2)), invs);
         return tf.reshape(dx, [b, h, w, c]);
+      },
+    };
+  });
+  return op(x) as tf.Tensor4D;
+}
+
+/** batchNormalize with the fused kernels of @autodeeplab/core (same tape node, same saved tensors). */
+function fusedBatchNormalize(x: tf.Tensor4D, groups: number, epsilon: number): tf.Tensor4D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    const [y, inv] = tf.engine().runKernel(FUSED_KERNEL_NAMES.batchNormalize, { x: input }, { groups, epsilon }) as tf.Tensor[];
+    save([y!, inv!]);
+    return {
+      value: y as tf.Tensor4D,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [ys, invs] = saved as [tf.Tensor, tf.Tensor];
+        return tf.engine().runKernel(FUSED_KERNEL_NAMES.batchNormalizeGrad, { dy, y: ys, inv: invs }, { groups }) as tf.Tensor;
       },
     };
   });

@@ -88,6 +88,31 @@ describe('batchNormalize', () => {
     bn.dispose();
   });
 
+  it('gives the same values and gradients on wasm as on cpu (groups 1, 2, 3; wide and narrow channels)', async () => {
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await initBackend({ backend });
+      return [1, 2, 3].flatMap((groups) =>
+        [3, 40].map((channels) =>
+          tf.tidy(() => {
+            const x = normalTensor([6, 5, 4, channels], 20 + groups, 3).add(normalTensor([6, 1, 1, channels], 30 + channels, 2)) as tf.Tensor4D;
+            const r = normalTensor([6, 5, 4, channels], 40 + groups);
+            const y = batchNormalize(x, { groups });
+            const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(batchNormalize(t as tf.Tensor4D, { groups }), r)))(x);
+            return { y: y.dataSync(), dx: dx.dataSync() };
+          }),
+        ),
+      );
+    };
+    const wasm = await run('wasm');
+    const cpu = await run('cpu');
+    wasm.forEach((w, i) => {
+      for (const key of ['y', 'dx'] as const) {
+        const worst = Math.max(...w[key].map((v, j) => Math.abs(v - cpu[i]![key][j]!)));
+        expect(worst, `case ${i} ${key}`).toBeLessThan(1e-5);
+      }
+    });
+  });
+
   it('rejects a batch that is not a multiple of the groups', () => {
     const x = tf.zeros([3, 2, 2, 1]) as tf.Tensor4D;
     expect(() => batchNormalize(x, { groups: 2 })).toThrow(/multiple of groups/);
@@ -95,7 +120,7 @@ describe('batchNormalize', () => {
   });
 });
 
-it('concatSliceGrad has the gradient of tf.concat (2 inputs: slices; 5 inputs: gathers), on every axis', () => {
+it('concatSliceGrad has the gradient of tf.concat (2 and 5 inputs), on every axis', () => {
   for (const count of [2, 5]) {
     for (const axis of [0, 1, 2]) {
       const shapes = Array.from({ length: count }, (_, i) => [2, 3, 4].map((n, k) => (k === axis ? 1 + (i % 3) : n)));

@@ -8,7 +8,9 @@ import { WASM_COPY_KERNELS, rememberOriginalCopyKernels } from './wasm-copy-kern
 
 const WASM_ALL: readonly KernelConfig[] = [...WASM_KERNELS, ...WASM_COPY_KERNELS];
 
-const GRADIENTS: GradConfig[] = [...CONV_GRADIENTS, MAX_POOL_GRADIENT, RESIZE_BILINEAR_GRADIENT];
+import { FUSED_GRADIENTS, FUSED_KERNELS } from './fused-kernels.js';
+
+const GRADIENTS: GradConfig[] = [...CONV_GRADIENTS, MAX_POOL_GRADIENT, RESIZE_BILINEAR_GRADIENT, ...FUSED_GRADIENTS];
 
 /**
  * Kernels and gradients TensorFlow.js lacks. Called by `initBackend` after each backend is loaded;
@@ -23,6 +25,8 @@ export function registerMissingKernels(): void {
     rememberOriginalCopyKernels();
     for (const config of WASM_ALL) installKernel(config);
   }
+  // Kernel names of our own: no backend registers them, so they can be installed at any time.
+  for (const config of FUSED_KERNELS) installKernel(config);
   for (const config of GRADIENTS) installGradient(config);
 }
 
@@ -43,10 +47,11 @@ function installGradient(config: GradConfig): void {
 /** True when this module's kernels and gradients are the ones registered (for diagnostics and tests). */
 export function missingKernelsRegistered(): { wasm: boolean; gradients: boolean } {
   return {
-    wasm: WASM_ALL.every((c) => tf.getKernel(c.kernelName, c.backendName)?.kernelFunc === c.kernelFunc),
+    wasm: [...WASM_ALL, ...FUSED_KERNELS].every((c) => tf.getKernel(c.kernelName, c.backendName)?.kernelFunc === c.kernelFunc),
     gradients: GRADIENTS.every((c) => tf.getGradient(c.kernelName) === c),
   };
 }
 
+export { FUSED_KERNEL_NAMES, hasFusedKernels, reluGrad } from './fused-kernels.js';
 export { convGeometry, convBackpropInput, conv2dBackpropFilter, depthwiseBackpropFilter } from './conv-backprop.js';
 export type { ConvGeometry } from './conv-backprop.js';

@@ -1,0 +1,169 @@
+import * as tf from '@tensorflow/tfjs';
+import type { GradConfig, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+
+/**
+ * Fused element-wise kernels for the cpu and wasm backends, written as plain loops over the
+ * backends' own buffers (the wasm heap, the cpu backend's typed arrays):
+ * - `AdlBatchNormalize`: non-affine batch normalisation with batch statistics of a [G, P, C] tensor
+ *   (G groups normalised separately), outputs y and the inverse deviation [G, C]; two passes.
+ * - `AdlBatchNormalizeGrad`: its gradient from dy, y and the inverse deviation; two passes.
+ * - `AdlReluGrad`: dy where x > 0, else 0; one pass (tfjs: Step, Cast and Multiply kernels).
+ * On wasm the composite forms cost 8–9 kernels per BN pass, several of them slow there (a mean over
+ * a middle axis transposes the whole tensor first, a [G, P, C] · [G, 1, C] product takes a generic
+ * broadcast path). Statistics are accumulated in float64.
+ */
+
+/** Typed-array access to a backend's tensors: outputs first (allocation may move the wasm heap), then views. */
+interface ArrayAccess {
+  output(shape: number[]): TensorInfo;
+  view(t: TensorInfo): Float32Array;
+}
+
+interface WasmArrays {
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+}
+
+interface CpuArrays {
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+  data: { get(dataId: object): { values: unknown } };
+}
+
+function arrayAccess(backend: KernelBackend): ArrayAccess {
+  const wasm = backend as unknown as Partial<WasmArrays>;
+  if (typeof wasm.makeOutput === 'function' && typeof wasm.typedArrayFromHeap === 'function') {
+    const w = wasm as WasmArrays;
+    return { output: (shape) => w.makeOutput(shape, 'float32'), view: (t) => w.typedArrayFromHeap(t) };
+  }
+  const cpu = backend as unknown as CpuArrays;
+  return {
+    output: (shape) => cpu.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((a, b) => a * b, 1))),
+    view: (t) => {
+      const values = cpu.data.get(t.dataId).values;
+      if (!(values instanceof Float32Array)) throw new Error(`fused kernels: expected float32 values, found ${t.dtype}`);
+      return values;
+    },
+  };
+}
+
+interface BatchNormAttrs {
+  groups: number;
+  epsilon: number;
+}
+
+function groupShape(x: TensorInfo, groups: number): [number, number, number] {
+  const c = x.shape[x.shape.length - 1]!;
+  const size = x.shape.reduce((a, b) => a * b, 1);
+  const pixels = size / c / groups;
+  if (!Number.isInteger(pixels)) throw new Error(`AdlBatchNormalize: shape [${x.shape}] does not split into ${groups} groups`);
+  return [groups, pixels, c];
+}
+
+const batchNormalizeKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const x = (inputs as { x: TensorInfo }).x;
+  const { groups, epsilon } = attrs as unknown as BatchNormAttrs;
+  const [g, p, c] = groupShape(x, groups);
+  const access = arrayAccess(backend as KernelBackend);
+  const yInfo = access.output([...x.shape]);
+  const invInfo = access.output([g, c]);
+  const [xs, ys, inv] = [access.view(x), access.view(yInfo), access.view(invInfo)];
+  for (let group = 0; group < g; group++) {
+    const base = group * p * c;
+    const end = base + p * c;
+    // Channel by channel with the sums in registers (strided reads stay in cache: a group's
+    // block is read c times in a row).
+    for (let k = 0; k < c; k++) {
+      let sum = 0;
+      let squares = 0;
+      for (let i = base + k; i < end; i += c) {
+        const v = xs[i]!;
+        sum += v;
+        squares += v * v;
+      }
+      const mean = sum / p;
+      const scale = 1 / Math.sqrt(Math.max(0, squares / p - mean * mean) + epsilon);
+      inv[group * c + k] = scale;
+      for (let i = base + k; i < end; i += c) ys[i] = (xs[i]! - mean) * scale;
+    }
+  }
+  return [yInfo, invInfo];
+};
+
+const batchNormalizeGradKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, y, inv } = inputs as { dy: TensorInfo; y: TensorInfo; inv: TensorInfo };
+  const { groups } = attrs as unknown as BatchNormAttrs;
+  const [g, p, c] = groupShape(y, groups);
+  const access = arrayAccess(backend as KernelBackend);
+  const dxInfo = access.output([...y.shape]);
+  const [dys, ys, invs, dx] = [access.view(dy), access.view(y), access.view(inv), access.view(dxInfo)];
+  for (let group = 0; group < g; group++) {
+    const base = group * p * c;
+    const end = base + p * c;
+    for (let k = 0; k < c; k++) {
+      let m1 = 0;
+      let m2 = 0;
+      for (let i = base + k; i < end; i += c) {
+        const d = dys[i]!;
+        m1 += d;
+        m2 += d * ys[i]!;
+      }
+      m1 /= p;
+      m2 /= p;
+      const scale = invs[group * c + k]!;
+      for (let i = base + k; i < end; i += c) dx[i] = (dys[i]! - m1 - ys[i]! * m2) * scale;
+    }
+  }
+  return dxInfo;
+};
+
+const reluGradKernel: KernelFunc = ({ inputs, backend }) => {
+  const { dy, x } = inputs as { dy: TensorInfo; x: TensorInfo };
+  const access = arrayAccess(backend as KernelBackend);
+  const dxInfo = access.output([...x.shape]);
+  const [dys, xs, dx] = [access.view(dy), access.view(x), access.view(dxInfo)];
+  for (let i = 0; i < xs.length; i++) dx[i] = xs[i]! > 0 ? dys[i]! : 0;
+  return dxInfo;
+};
+
+export const FUSED_KERNEL_NAMES = { batchNormalize: 'AdlBatchNormalize', batchNormalizeGrad: 'AdlBatchNormalizeGrad', reluGrad: 'AdlReluGrad' } as const;
+
+const FUSED_BACKENDS = ['wasm', 'cpu'] as const;
+
+export const FUSED_KERNELS: readonly KernelConfig[] = FUSED_BACKENDS.flatMap((backendName) => [
+  { kernelName: FUSED_KERNEL_NAMES.batchNormalize, backendName, kernelFunc: batchNormalizeKernel },
+  { kernelName: FUSED_KERNEL_NAMES.batchNormalizeGrad, backendName, kernelFunc: batchNormalizeGradKernel },
+  { kernelName: FUSED_KERNEL_NAMES.reluGrad, backendName, kernelFunc: reluGradKernel },
+]);
+
+/** Whether the current backend has the fused kernels (else callers use the composite forms). */
+export function hasFusedKernels(): boolean {
+  return tf.getKernel(FUSED_KERNEL_NAMES.reluGrad, tf.getBackend()) != null;
+}
+
+/** dy where x > 0, else 0 (the gradient of ReLU), fused where the backend has the kernel. */
+export function reluGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  if (hasFusedKernels() && dy.dtype === 'float32' && x.dtype === 'float32') {
+    return tf.engine().runKernel(FUSED_KERNEL_NAMES.reluGrad, { dy, x }, {}) as tf.Tensor;
+  }
+  return tf.mul(dy, tf.cast(tf.step(x), 'float32'));
+}
+
+/** Relu's gradient through `reluGrad`; AdlReluGrad's own gradient (for second derivatives). */
+export const FUSED_GRADIENTS: readonly GradConfig[] = [
+  {
+    kernelName: 'Relu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const [x] = saved as [tf.Tensor];
+      return { x: () => reluGrad(dy as tf.Tensor, x) };
+    },
+  },
+  {
+    kernelName: FUSED_KERNEL_NAMES.reluGrad,
+    inputsToSave: ['x'],
+    gradFunc: (ddx, saved) => {
+      const [x] = saved as [tf.Tensor];
+      return { dy: () => reluGrad(ddx as tf.Tensor, x), x: () => tf.zerosLike(x) };
+    },
+  },
+];
