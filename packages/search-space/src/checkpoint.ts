@@ -17,7 +17,13 @@ interface EngineInternals {
  * with one checkpoint per trellis node the tape holds the node outputs, and one node's tape at a
  * time during the backward. Cost: one more forward of `fn`.
  */
-export function checkpoint(fn: (inputs: readonly tf.Tensor[]) => tf.Tensor, inputs: readonly tf.Tensor[], variables: readonly tf.Variable[]): tf.Tensor {
+export function checkpoint(
+  fn: (inputs: readonly tf.Tensor[]) => tf.Tensor,
+  inputs: readonly tf.Tensor[],
+  variables: readonly tf.Variable[],
+  /** Indices of inputs whose gradient is not wanted: zero, not computed. */
+  constantInputs: ReadonlySet<number> = new Set(),
+): tf.Tensor {
   const m = inputs.length;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
@@ -31,10 +37,12 @@ export function checkpoint(fn: (inputs: readonly tf.Tensor[]) => tf.Tensor, inpu
         // tape when it ends, which the outer pass still needs for its own clean-up; restore it.
         const outerTape = engine.state.activeTape;
         try {
-          const wrt = [...saved, ...variables];
+          const differentiated = saved.filter((_, i) => !constantInputs.has(i));
+          const wrt = [...differentiated, ...variables];
           const { value, grads } = engine.gradients(() => fn(saved), wrt, dy, true);
           value.dispose();
-          return grads.map((g, i) => g ?? tf.zerosLike(wrt[i]!));
+          const byTensor = new Map(wrt.map((t, i) => [t, grads[i] ?? tf.zerosLike(t)] as const));
+          return [...saved, ...variables].map((t) => byTensor.get(t) ?? tf.zerosLike(t));
         } finally {
           engine.state.activeTape = outerTape;
         }

@@ -30,7 +30,14 @@ export class StackedTensor implements StackInput {
 export class AlphaColumns {
   private readonly cache = new Map<string, tf.Tensor[]>();
 
-  constructor(private readonly alphaHat: tf.Tensor2D) {}
+  /**
+   * `differentiated: false` when no gradient of α is wanted (a weight step): the weighted sums then
+   * skip the reductions that make it.
+   */
+  constructor(
+    private readonly alphaHat: tf.Tensor2D,
+    readonly differentiated = true,
+  ) {}
 
   columns(edges: readonly number[]): tf.Tensor[] {
     const key = edges.join(',');
@@ -50,8 +57,9 @@ export class AlphaColumns {
 /**
  * Σ_k w_k ⊙ t_k for E stacked edges: `terms[k]` is [P, E, C] (per edge) or [P, 1, C] (shared by all
  * edges), `weights[k]` is [E, 1]. One tape node that keeps only the terms (and the small weights).
+ * With `weightGradients: false` the gradient of the weights is zero (not computed).
  */
-export function stackedWeightedSum(weights: readonly tf.Tensor[], terms: readonly tf.Tensor3D[], edges: number): tf.Tensor3D {
+export function stackedWeightedSum(weights: readonly tf.Tensor[], terms: readonly tf.Tensor3D[], edges: number, weightGradients = true): tf.Tensor3D {
   const m = terms.length;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[2 * m] as tf.GradSaveFunc;
@@ -70,7 +78,8 @@ export function stackedWeightedSum(weights: readonly tf.Tensor[], terms: readonl
         // Σ over pixels as a product with a ones row (tfjs-backend-wasm transposes the whole tensor
         // to reduce a non-innermost axis), then Σ over channels (innermost).
         const ones = tf.ones([1, p]);
-        const dw = st.map((x) => tf.reshape(tf.sum(tf.reshape(tf.matMul(ones as tf.Tensor2D, tf.reshape(tf.mul(dy, x), [p, edges * c]) as tf.Tensor2D), [edges, c]), 1), [edges, 1]));
+        const dw = st.map((x) =>
+          !weightGradients ? tf.zeros([edges, 1]) : tf.reshape(tf.sum(tf.reshape(tf.matMul(ones as tf.Tensor2D, tf.reshape(tf.mul(dy, x), [p, edges * c]) as tf.Tensor2D), [edges, c]), 1), [edges, 1]));
         const dt = sw.map((wk, k) => {
           const g = tf.mul(dy, wk);
           return st[k]!.shape[1] === edges ? g : tf.sum(g, 1, true);
@@ -129,6 +138,7 @@ export function applyStackedCell(cell: SearchCell, inputs: StackedCellInputs, al
       candidates.map((cand) => weights[cand.column]!),
       terms,
       e,
+      alpha.differentiated,
     );
     return tf.reshape(e === 1 ? summed : tf.transpose(summed, [1, 0, 2]), [e, p * c]) as tf.Tensor2D;
   };

@@ -186,6 +186,7 @@ export class Supernet extends Module {
   private trellisStacked(x: tf.Tensor4D, beta: tf.Scalar[], checkpointed: boolean, gradientTargets?: readonly tf.Variable[]): Map<Scale, tf.Tensor4D> {
     const [, height, width] = x.shape;
     const targets = gradientTargets ? new Set(gradientTargets) : undefined;
+    const wanted = (v: tf.Variable) => targets === undefined || targets.has(v);
     const alphaHat = this.normalizedAlpha();
     const history: Map<Scale, tf.Tensor4D>[] = [new Map([[4 as Scale, this.stem[1].apply(this.stem[0].apply(x))]])];
     for (let layer = 1; layer <= this.config.layers; layer++) {
@@ -196,7 +197,7 @@ export class Supernet extends Module {
         const pp = this.prevPrev.get(`${layer}/${scale}`);
         // Inputs: the calls' sources, the prev_prev source (if any), softmax(α), the calls' β̂.
         const inputs: tf.Tensor[] = [...incoming.map((e) => previous.get(e.from)!), ...(pp ? [history[layer - 2]!.get(scale)!] : []), alphaHat, ...incoming.map((e) => beta[e.index]!)];
-        const node = (xs: readonly tf.Tensor[]) => this.stackedNode(layer, scale, height, width, xs);
+        const node = (xs: readonly tf.Tensor[]) => this.stackedNode(layer, scale, height, width, xs, wanted(this.alpha));
         if (!checkpointed) {
           current.set(scale, node(inputs));
           continue;
@@ -205,8 +206,13 @@ export class Supernet extends Module {
           ...incoming.flatMap((e) => this.transitions.get(e.index)!.parameters()),
           ...(pp ? pp.parameters() : []),
           ...this.cells.get(`${layer}/${scale}`)!.parameters(),
-        ].filter((v) => targets === undefined || targets.has(v));
-        current.set(scale, checkpoint(node, inputs, variables) as tf.Tensor4D);
+        ].filter(wanted);
+        // softmax(α) and the β̂ are inputs: constants when α or β is not differentiated.
+        const alphaIndex = incoming.length + (pp ? 1 : 0);
+        const constants = new Set<number>();
+        if (!wanted(this.alpha)) constants.add(alphaIndex);
+        if (!wanted(this.beta)) incoming.forEach((_, i) => constants.add(alphaIndex + 1 + i));
+        current.set(scale, checkpoint(node, inputs, variables, constants) as tf.Tensor4D);
       }
       history.push(current);
     }
@@ -217,14 +223,14 @@ export class Supernet extends Module {
    * One node of the stacked trellis from `xs` = [the calls' source nodes…, prev_prev source?,
    * softmax(α), the calls' β̂…] (see trellisStacked).
    */
-  private stackedNode(layer: number, scale: Scale, height: number, width: number, xs: readonly tf.Tensor[]): tf.Tensor4D {
+  private stackedNode(layer: number, scale: Scale, height: number, width: number, xs: readonly tf.Tensor[], alphaDifferentiated: boolean): tf.Tensor4D {
     const [h, w] = [nodeSize(height, scale), nodeSize(width, scale)];
     const incoming = this.topology.incoming(layer, scale);
     const k = incoming.length;
     const pp = this.prevPrev.get(`${layer}/${scale}`);
     const sources = xs.slice(0, k) as tf.Tensor4D[];
     const ppSource = pp ? (xs[k] as tf.Tensor4D) : undefined;
-    const alpha = new AlphaColumns(xs[k + (pp ? 1 : 0)] as tf.Tensor2D);
+    const alpha = new AlphaColumns(xs[k + (pp ? 1 : 0)] as tf.Tensor2D, alphaDifferentiated);
     const weights = xs.slice(k + (pp ? 2 : 1)) as tf.Scalar[];
     // Transitions: each call's conv, then one BN over the calls stacked on the batch axis, per group.
     const convs = incoming.map((e, i) => {

@@ -198,24 +198,27 @@ export class GradientWorkerPool {
   private combine(main: GradientResult, results: ReplicaResult[], weights: number[], grads: number[]): GradientResult {
     const total = weights.reduce((a, b) => a + b, 0);
     const loss = total > 0 ? weights[0]! * main.loss + results.reduce((sum, r, k) => sum + weights[k + 1]! * r.loss, 0) : 0;
+    // One pass per variable in plain JavaScript: the weighted sum of the parts and its squared norm
+    // (hundreds of variables: a few tensor ops each would cost a launch per op and per variable).
     const gradients = new Map<string, tf.Tensor>();
-    const norm = tf.tidy(() => {
-      const squares: tf.Tensor[] = [];
-      for (const i of grads) {
-        const e = this.layout.entries[i]!;
-        const own = main.gradients.get(e.path);
-        if (!own) continue;
-        // Copies of the workers' outputs: those buffers are rewritten at the next step.
-        const terms = [tf.mul(own, weights[0]!), ...results.map((r) => tf.tensor(r.read(i).slice(), e.shape, 'float32'))];
-        const g = terms.length === 1 ? terms[0]! : tf.addN(terms);
-        gradients.set(e.path, tf.keep(g));
-        squares.push(tf.sum(tf.square(g)));
+    let squares = 0;
+    for (const i of grads) {
+      const e = this.layout.entries[i]!;
+      const own = main.gradients.get(e.path);
+      if (!own) continue;
+      const sum = Float32Array.from(own.dataSync() as Float32Array);
+      const w0 = weights[0]!;
+      for (let j = 0; j < sum.length; j++) sum[j]! *= w0;
+      // The workers' outputs are already scaled by their weights.
+      for (const r of results) {
+        const part = r.read(i);
+        for (let j = 0; j < sum.length; j++) sum[j]! += part[j]!;
       }
-      return squares.length > 0 ? tf.sqrt(tf.addN(squares)) : tf.scalar(0);
-    });
+      for (let j = 0; j < sum.length; j++) squares += sum[j]! * sum[j]!;
+      gradients.set(e.path, tf.tensor(sum, e.shape, 'float32'));
+    }
     disposeGradients(main.gradients);
-    const gradNorm = norm.dataSync()[0]!;
-    norm.dispose();
+    const gradNorm = Math.sqrt(squares);
     return { loss, gradNorm, gradients };
   }
 
