@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { simdKernelsFor, type SimdKernels } from './simd-reduce.js';
+import { heapMemory, isWasmHeapBackend, type WasmHeapBackend } from './wasm-kernels.js';
 
 /**
  * Fused element-wise kernels for the cpu and wasm backends, written as plain loops over the
@@ -10,8 +12,82 @@ import type { GradConfig, KernelBackend, KernelConfig, KernelFunc, TensorInfo } 
  * - `AdlReluGrad`: dy where x > 0, else 0; one pass (tfjs: Step, Cast and Multiply kernels).
  * On wasm the composite forms cost 8–9 kernels per BN pass, several of them slow there (a mean over
  * a middle axis transposes the whole tensor first, a [G, P, C] · [G, 1, C] product takes a generic
- * broadcast path). Statistics are accumulated in float64.
+ * broadcast path). On wasm with SIMD (C a multiple of 4 for BN) they run as the SIMD functions of
+ * simd-reduce.ts on the heap — the channel sums by `tapReduce`, the per-channel affine maps by
+ * `channelAffine`, two-pass statistics (mean, then the mean of squared deviations) summed in
+ * float32 like tfjs' own kernels; elsewhere as plain loops with float64 sums.
  */
+
+/** The SIMD functions and the wasm backend, where the SIMD path applies. */
+function simdOnHeap(backend: unknown): { k: SimdKernels; b: WasmHeapBackend } | null {
+  if (!isWasmHeapBackend(backend)) return null;
+  const memory = heapMemory(backend);
+  const k = memory == null ? null : simdKernelsFor(memory);
+  return k == null ? null : { k, b: backend };
+}
+
+const offsetOf = (b: WasmHeapBackend, t: TensorInfo) => b.getMemoryOffset(t.dataId);
+
+function batchNormalizeSimd({ k, b }: { k: SimdKernels; b: WasmHeapBackend }, x: TensorInfo, [g, p, c]: [number, number, number], epsilon: number): TensorInfo[] {
+  const yInfo = b.makeOutput([...x.shape], 'float32');
+  const invInfo = b.makeOutput([g, c], 'float32');
+  // Rows: ones, zeros, sums, −mean.
+  const workInfo = b.makeOutput([4, c], 'float32');
+  const work = b.typedArrayFromHeap(workInfo);
+  const inv = b.typedArrayFromHeap(invInfo);
+  work.fill(0);
+  work.fill(1, 0, c);
+  const [xo, yo, invo, wo] = [offsetOf(b, x), offsetOf(b, yInfo), offsetOf(b, invInfo), offsetOf(b, workInfo)];
+  const cb = 4 * c;
+  const row = (r: number) => wo + r * cb;
+  for (let group = 0; group < g; group++) {
+    const [xg, yg] = [xo + group * p * cb, yo + group * p * cb];
+    work.fill(0, 2 * c, 3 * c);
+    k.tapReduce(xg, row(0), row(2), 1, 0, 0, p, cb, 0, cb);
+    for (let i = 0; i < c; i++) work[3 * c + i] = -work[2 * c + i]! / p;
+    k.channelAffine(xg, xg, yg, row(0), row(1), row(3), p, cb); // x − mean
+    work.fill(0, 2 * c, 3 * c);
+    k.tapReduce(yg, yg, row(2), 1, 0, 0, p, cb, cb, cb);
+    for (let i = 0; i < c; i++) inv[group * c + i] = 1 / Math.sqrt(work[2 * c + i]! / p + epsilon);
+    k.channelAffine(yg, yg, yg, invo + group * cb, row(1), row(1), p, cb);
+  }
+  b.disposeData(workInfo.dataId);
+  return [yInfo, invInfo];
+}
+
+function batchNormalizeGradSimd(
+  { k, b }: { k: SimdKernels; b: WasmHeapBackend },
+  dy: TensorInfo,
+  y: TensorInfo,
+  invInfo: TensorInfo,
+  [g, p, c]: [number, number, number],
+): TensorInfo {
+  const dxInfo = b.makeOutput([...y.shape], 'float32');
+  // Rows: ones, Σ dy, Σ dy·y, −inv·mean(dy·y), −inv·mean(dy).
+  const workInfo = b.makeOutput([5, c], 'float32');
+  const work = b.typedArrayFromHeap(workInfo);
+  const inv = b.typedArrayFromHeap(invInfo);
+  work.fill(0);
+  work.fill(1, 0, c);
+  const [dyo, yo, invo, dxo, wo] = [offsetOf(b, dy), offsetOf(b, y), offsetOf(b, invInfo), offsetOf(b, dxInfo), offsetOf(b, workInfo)];
+  const cb = 4 * c;
+  const row = (r: number) => wo + r * cb;
+  for (let group = 0; group < g; group++) {
+    const [dyg, yg, dxg] = [dyo + group * p * cb, yo + group * p * cb, dxo + group * p * cb];
+    work.fill(0, c, 3 * c);
+    k.tapReduce(dyg, row(0), row(1), 1, 0, 0, p, cb, 0, cb);
+    k.tapReduce(dyg, yg, row(2), 1, 0, 0, p, cb, cb, cb);
+    for (let i = 0; i < c; i++) {
+      const scale = inv[group * c + i]!;
+      work[3 * c + i] = (-work[2 * c + i]! / p) * scale;
+      work[4 * c + i] = (-work[c + i]! / p) * scale;
+    }
+    // dx = dy·inv + y·(−inv·mean(dy·y)) − inv·mean(dy)
+    k.channelAffine(dyg, yg, dxg, invo + group * cb, row(3), row(4), p, cb);
+  }
+  b.disposeData(workInfo.dataId);
+  return dxInfo;
+}
 
 /** Typed-array access to a backend's tensors: outputs first (allocation may move the wasm heap), then views. */
 interface ArrayAccess {
@@ -63,6 +139,8 @@ const batchNormalizeKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   const x = (inputs as { x: TensorInfo }).x;
   const { groups, epsilon } = attrs as unknown as BatchNormAttrs;
   const [g, p, c] = groupShape(x, groups);
+  const simd = c % 4 === 0 ? simdOnHeap(backend) : null;
+  if (simd) return batchNormalizeSimd(simd, x, [g, p, c], epsilon);
   const access = arrayAccess(backend as KernelBackend);
   const yInfo = access.output([...x.shape]);
   const invInfo = access.output([g, c]);
@@ -93,6 +171,8 @@ const batchNormalizeGradKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, y, inv } = inputs as { dy: TensorInfo; y: TensorInfo; inv: TensorInfo };
   const { groups } = attrs as unknown as BatchNormAttrs;
   const [g, p, c] = groupShape(y, groups);
+  const simd = c % 4 === 0 ? simdOnHeap(backend) : null;
+  if (simd) return batchNormalizeGradSimd(simd, dy, y, inv, [g, p, c]);
   const access = arrayAccess(backend as KernelBackend);
   const dxInfo = access.output([...y.shape]);
   const [dys, ys, invs, dx] = [access.view(dy), access.view(y), access.view(inv), access.view(dxInfo)];
@@ -121,7 +201,11 @@ const reluGradKernel: KernelFunc = ({ inputs, backend }) => {
   const access = arrayAccess(backend as KernelBackend);
   const dxInfo = access.output([...x.shape]);
   const [dys, xs, dx] = [access.view(dy), access.view(x), access.view(dxInfo)];
-  for (let i = 0; i < xs.length; i++) dx[i] = xs[i]! > 0 ? dys[i]! : 0;
+  // SIMD over whole quads where it can, the rest in the loop.
+  const simd = simdOnHeap(backend);
+  const quads = simd ? xs.length - (xs.length % 4) : 0;
+  if (simd && quads > 0) simd.k.reluMask(offsetOf(simd.b, x), offsetOf(simd.b, dy), offsetOf(simd.b, dxInfo), 4 * quads);
+  for (let i = quads; i < xs.length; i++) dx[i] = xs[i]! > 0 ? dys[i]! : 0;
   return dxInfo;
 };
 

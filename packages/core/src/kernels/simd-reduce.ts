@@ -272,6 +272,70 @@ function outerFunctionBody(strided: boolean): number[] {
   return [...uleb(locals.length + code.length), ...locals, ...code];
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// channelAffine: a per-channel affine map of one or two NHWC tensors over a run of pixels,
+//
+//   channelAffine(a, b, out, s1, s2, t, pixels, cBytes)
+//     out[p·C + c] = a[p·C + c]·s1[c] + b[p·C + c]·s2[c] + t[c]      (C = cBytes/4)
+//
+// for p < pixels (≥ 1) and c < C (cBytes a positive multiple of 16); out may be a or b (in place).
+// The building block of the fused BN kernels: normalising (a = b = x) and the BN gradient
+// (a = dy, b = y).
+const AF = { A: 0, B: 1, OUT: 2, S1: 3, S2: 4, T: 5, PIX: 6, CB: 7, C: 8 } as const;
+
+function affineFunctionBody(): number[] {
+  const at = (ptr: number) => [...get(ptr), ...get(AF.C), op.i32add, ...v128load(0)];
+  const code = [
+    op.loop, op.void,
+    op.i32const, 0, ...set(AF.C),
+    op.loop, op.void,
+    ...get(AF.OUT), ...get(AF.C), op.i32add,
+    ...at(AF.A), ...at(AF.S1), ...f32x4mul,
+    ...at(AF.B), ...at(AF.S2), ...f32x4mul, ...f32x4add,
+    ...at(AF.T), ...f32x4add,
+    ...v128store(0),
+    ...addConst(AF.C, 16),
+    ...get(AF.C), ...get(AF.CB), op.i32ltU, op.brIf, 0,
+    op.end,
+    ...addLocal(AF.A, AF.CB),
+    ...addLocal(AF.B, AF.CB),
+    ...addLocal(AF.OUT, AF.CB),
+    ...decrement(AF.PIX), op.brIf, 0,
+    op.end,
+    op.end,
+  ];
+  const locals = [1, 1, I32];
+  return [...uleb(locals.length + code.length), ...locals, ...code];
+}
+
+// reluMask(x, dy, out, nBytes): out[i] = x[i] > 0 ? dy[i] : 0 for the nBytes/4 floats (nBytes a
+// positive multiple of 16): the gradient of ReLU.
+const RM = { X: 0, DY: 1, OUT: 2, N: 3, I: 4, ZERO: 5 } as const;
+const f32x4gt = simd(0x44);
+const v128and = simd(0x4e);
+const f32x4splat = simd(0x13);
+const F32_CONST_ZERO = [0x43, 0, 0, 0, 0];
+
+function reluMaskFunctionBody(): number[] {
+  const at = (ptr: number) => [...get(ptr), ...get(RM.I), op.i32add, ...v128load(0)];
+  const code = [
+    ...F32_CONST_ZERO, ...f32x4splat, ...set(RM.ZERO),
+    op.loop, op.void,
+    ...get(RM.OUT), ...get(RM.I), op.i32add,
+    ...at(RM.DY),
+    ...at(RM.X), ...get(RM.ZERO), ...f32x4gt,
+    ...v128and,
+    ...v128store(0),
+    ...addConst(RM.I, 16),
+    ...get(RM.I), ...get(RM.N), op.i32ltU, op.brIf, 0,
+    op.end,
+    op.end,
+  ];
+  const locals = [2, 1, I32, 1, V128];
+  return [...uleb(locals.length + code.length), ...locals, ...code];
+}
+
 function section(id: number, payload: number[]): number[] {
   return [id, ...uleb(payload.length), ...payload];
 }
@@ -280,12 +344,19 @@ const name = (s: string) => [...uleb(s.length), ...Array.from(s, (ch) => ch.char
 
 function moduleBytes(): Uint8Array {
   const fnType = (params: number) => [0x60, params, ...Array<number>(params).fill(I32), 0];
-  const type = section(1, [3, ...fnType(10), ...fnType(11), ...fnType(13)]);
+  const type = section(1, [5, ...fnType(10), ...fnType(11), ...fnType(13), ...fnType(8), ...fnType(4)]);
   // Imports env.memory: a memory with at least 0 pages and no maximum (the backend's heap).
   const imports = section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 0x00]);
-  const funcs = section(3, [3, 0, 1, 2]);
-  const exports = section(7, [3, ...name('tapReduce'), 0x00, 0, ...name('tapOuter'), 0x00, 1, ...name('tapOuterStrided'), 0x00, 2]);
-  const bodies = [functionBody(), outerFunctionBody(false), outerFunctionBody(true)];
+  const funcs = section(3, [5, 0, 1, 2, 3, 4]);
+  const exports = section(7, [
+    5,
+    ...name('tapReduce'), 0x00, 0,
+    ...name('tapOuter'), 0x00, 1,
+    ...name('tapOuterStrided'), 0x00, 2,
+    ...name('channelAffine'), 0x00, 3,
+    ...name('reluMask'), 0x00, 4,
+  ]);
+  const bodies = [functionBody(), outerFunctionBody(false), outerFunctionBody(true), affineFunctionBody(), reluMaskFunctionBody()];
   const code = section(10, [bodies.length, ...bodies.flat()]);
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...imports, ...funcs, ...exports, ...code]);
 }
@@ -333,6 +404,10 @@ export type TapOuterStrided = (
   accRowStride: number,
 ) => void;
 
+export type ChannelAffine = (a: number, b: number, out: number, s1: number, s2: number, t: number, pixels: number, cBytes: number) => void;
+
+export type ReluMask = (x: number, dy: number, out: number, nBytes: number) => void;
+
 /** The slice of the WebAssembly JS API used here (this package's TS lib has no DOM/WebAssembly types). */
 export interface WasmMemory {
   readonly buffer: ArrayBufferLike;
@@ -357,6 +432,8 @@ export interface SimdKernels {
   tapReduce: TapReduce;
   tapOuter: TapOuter;
   tapOuterStrided: TapOuterStrided;
+  channelAffine: ChannelAffine;
+  reluMask: ReluMask;
 }
 
 /**
@@ -381,6 +458,8 @@ export function simdKernelsFor(memory: WasmMemory): SimdKernels | null {
     tapReduce: instance.exports.tapReduce as TapReduce,
     tapOuter: instance.exports.tapOuter as TapOuter,
     tapOuterStrided: instance.exports.tapOuterStrided as TapOuterStrided,
+    channelAffine: instance.exports.channelAffine as ChannelAffine,
+    reluMask: instance.exports.reluMask as ReluMask,
   };
   instances.set(memory, kernels);
   return kernels;

@@ -38,15 +38,16 @@ function requireNHWC(kernel: string, dataFormat: string | undefined): void {
 type Args = Parameters<KernelFunc>[0];
 
 /** The parts of tfjs-backend-wasm's BackendWasm (4.22) used to work on its heap in place. */
-interface WasmHeapBackend {
+export interface WasmHeapBackend {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array;
   getMemoryOffset(dataId: object): number;
+  disposeData(dataId: object): unknown;
   /** The Emscripten module: its WebAssembly.Memory is `asm.memory` (Emscripten 3.1) or `wasmMemory`. */
   wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown };
 }
 
-function heapMemory(b: WasmHeapBackend): WasmMemory | null {
+export function heapMemory(b: WasmHeapBackend): WasmMemory | null {
   const m = b.wasm?.asm?.memory ?? b.wasm?.wasmMemory;
   return isWasmMemory(m) ? m : null;
 }
@@ -134,7 +135,7 @@ function convFilterGradSimdOnHeap(backend: unknown, x: TensorInfo, dy: TensorInf
   return filterGradOnHeap(backend, x, dy, filterShape, (k, xo, dyo, outo) => convFilterGradSimd(k.tapOuter, xo, dyo, outo, g));
 }
 
-function isWasmHeapBackend(b: unknown): b is WasmHeapBackend {
+export function isWasmHeapBackend(b: unknown): b is WasmHeapBackend {
   const o = b as Partial<WasmHeapBackend> | null;
   return typeof o?.makeOutput === 'function' && typeof o.typedArrayFromHeap === 'function' && typeof o.getMemoryOffset === 'function';
 }
