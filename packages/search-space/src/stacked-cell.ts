@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { columnDot } from '@autodeeplab/core';
 import { applyStacked, type StackInput, type StackOutput } from '@autodeeplab/ops';
 import type { SearchCell } from './cell.js';
 
@@ -75,11 +76,14 @@ export function stackedWeightedSum(weights: readonly tf.Tensor[], terms: readonl
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const sw = saved.slice(0, m);
         const st = saved.slice(m);
-        // Σ over pixels as a product with a ones row (tfjs-backend-wasm transposes the whole tensor
-        // to reduce a non-innermost axis), then Σ over channels (innermost).
-        const ones = tf.ones([1, p]);
-        const dw = st.map((x) =>
-          !weightGradients ? tf.zeros([edges, 1]) : tf.reshape(tf.sum(tf.reshape(tf.matMul(ones as tf.Tensor2D, tf.reshape(tf.mul(dy, x), [p, edges * c]) as tf.Tensor2D), [edges, c]), 1), [edges, 1]));
+        // dw[e] = Σ over pixels and channels of dy·t: one fused column sum (per edge and channel),
+        // then over channels. A term shared by all edges ([P, 1, C]) is broadcast first.
+        const dw = st.map((x) => {
+          if (!weightGradients) return tf.zeros([edges, 1]);
+          const t = x.shape[1] === edges ? x : tf.broadcastTo(x, [p, edges, c]);
+          const flat = (u: tf.Tensor) => tf.reshape(u, [p, edges * c]);
+          return tf.reshape(tf.sum(tf.reshape(columnDot(flat(dy), flat(t)), [edges, c]), 1), [edges, 1]);
+        });
         const dt = sw.map((wk, k) => {
           const g = tf.mul(dy, wk);
           return st[k]!.shape[1] === edges ? g : tf.sum(g, 1, true);

@@ -10,6 +10,8 @@ import { heapMemory, isWasmHeapBackend, type WasmHeapBackend } from './wasm-kern
  *   (G groups normalised separately), outputs y and the inverse deviation [G, C]; two passes.
  * - `AdlBatchNormalizeGrad`: its gradient from dy, y and the inverse deviation; two passes.
  * - `AdlReluGrad`: dy where x > 0, else 0; one pass (tfjs: Step, Cast and Multiply kernels).
+ * - `AdlColumnDot`: Σ over rows of a ⊙ b for [R, K] tensors, [K]; one pass (tfjs: a Multiply, then
+ *   a reduction that wasm runs as a transpose or a matrix product).
  * On wasm the composite forms cost 8–9 kernels per BN pass, several of them slow there (a mean over
  * a middle axis transposes the whole tensor first, a [G, P, C] · [G, 1, C] product takes a generic
  * broadcast path). On wasm with SIMD (C a multiple of 4 for BN) they run as the SIMD functions of
@@ -209,7 +211,32 @@ const reluGradKernel: KernelFunc = ({ inputs, backend }) => {
   return dxInfo;
 };
 
-export const FUSED_KERNEL_NAMES = { batchNormalize: 'AdlBatchNormalize', batchNormalizeGrad: 'AdlBatchNormalizeGrad', reluGrad: 'AdlReluGrad' } as const;
+const columnDotKernel: KernelFunc = ({ inputs, backend }) => {
+  const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
+  const k = a.shape[a.shape.length - 1]!;
+  const rows = a.shape.reduce((x, y) => x * y, 1) / k;
+  const simd = k % 4 === 0 && rows > 0 ? simdOnHeap(backend) : null;
+  const access = arrayAccess(backend as KernelBackend);
+  const outInfo = access.output([k]);
+  const out = access.view(outInfo);
+  out.fill(0);
+  if (simd) {
+    simd.k.tapReduce(offsetOf(simd.b, a), offsetOf(simd.b, b), offsetOf(simd.b, outInfo), 1, 0, 0, rows, 4 * k, 4 * k, 4 * k);
+    return outInfo;
+  }
+  const [as, bs] = [access.view(a), access.view(b)];
+  const sums = new Float64Array(k);
+  for (let i = 0; i < as.length; i += k) for (let j = 0; j < k; j++) sums[j]! += as[i + j]! * bs[i + j]!;
+  out.set(sums);
+  return outInfo;
+};
+
+export const FUSED_KERNEL_NAMES = {
+  batchNormalize: 'AdlBatchNormalize',
+  batchNormalizeGrad: 'AdlBatchNormalizeGrad',
+  reluGrad: 'AdlReluGrad',
+  columnDot: 'AdlColumnDot',
+} as const;
 
 const FUSED_BACKENDS = ['wasm', 'cpu'] as const;
 
@@ -217,6 +244,7 @@ export const FUSED_KERNELS: readonly KernelConfig[] = FUSED_BACKENDS.flatMap((ba
   { kernelName: FUSED_KERNEL_NAMES.batchNormalize, backendName, kernelFunc: batchNormalizeKernel },
   { kernelName: FUSED_KERNEL_NAMES.batchNormalizeGrad, backendName, kernelFunc: batchNormalizeGradKernel },
   { kernelName: FUSED_KERNEL_NAMES.reluGrad, backendName, kernelFunc: reluGradKernel },
+  { kernelName: FUSED_KERNEL_NAMES.columnDot, backendName, kernelFunc: columnDotKernel },
 ]);
 
 /** Whether the current backend has the fused kernels (else callers use the composite forms). */
@@ -230,6 +258,18 @@ export function reluGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
     return tf.engine().runKernel(FUSED_KERNEL_NAMES.reluGrad, { dy, x }, {}) as tf.Tensor;
   }
   return tf.mul(dy, tf.cast(tf.step(x), 'float32'));
+}
+
+/**
+ * Σ over all leading axes of a ⊙ b (equal shapes), one value per entry of the last axis. Not
+ * differentiable (meant for gradient functions).
+ */
+export function columnDot(a: tf.Tensor, b: tf.Tensor): tf.Tensor1D {
+  const k = a.shape[a.rank - 1]!;
+  if (hasFusedKernels() && a.dtype === 'float32' && b.dtype === 'float32') {
+    return tf.engine().runKernel(FUSED_KERNEL_NAMES.columnDot, { a, b }, {}) as tf.Tensor1D;
+  }
+  return tf.tidy(() => tf.sum(tf.reshape(tf.mul(a, b), [-1, k]), 0) as tf.Tensor1D);
 }
 
 /** Relu's gradient through `reluGrad`; AdlReluGrad's own gradient (for second derivatives). */
