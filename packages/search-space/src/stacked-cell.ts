@@ -76,14 +76,11 @@ export function stackedWeightedSum(weights: readonly tf.Tensor[], terms: readonl
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const sw = saved.slice(0, m);
         const st = saved.slice(m);
-        // dw[e] = Σ over pixels and channels of dy·t: one fused column sum (per edge and channel),
-        // then over channels. A term shared by all edges ([P, 1, C]) is broadcast first.
-        const dw = st.map((x) => {
-          if (!weightGradients) return tf.zeros([edges, 1]);
-          const t = x.shape[1] === edges ? x : tf.broadcastTo(x, [p, edges, c]);
-          const flat = (u: tf.Tensor) => tf.reshape(u, [p, edges * c]);
-          return tf.reshape(tf.sum(tf.reshape(columnDot(flat(dy), flat(t)), [edges, c]), 1), [edges, 1]);
-        });
+        // dw[e] = Σ over pixels and channels of dy·t: one fused column sum per edge and channel
+        // (a term shared by all edges, [P, 1, C], read for every edge), then over channels.
+        const dw = st.map((x) =>
+          weightGradients ? tf.reshape(tf.sum(columnDot(dy as tf.Tensor3D, x as tf.Tensor3D), 1), [edges, 1]) : tf.zeros([edges, 1]),
+        );
         const dt = sw.map((wk, k) => {
           const g = tf.mul(dy, wk);
           return st[k]!.shape[1] === edges ? g : tf.sum(g, 1, true);

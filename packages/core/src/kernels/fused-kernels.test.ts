@@ -29,24 +29,31 @@ describe('fused ReLU gradient', () => {
 
 describe('columnDot', () => {
   for (const backend of ['cpu', 'wasm'] as const) {
-    it(`on ${backend}: Σ over rows of a·b per column, as a float64 sum (K = 12: SIMD on wasm; K = 5: loop)`, async () => {
+    it(`on ${backend}: Σ over rows of a·b per group and column, b per group or shared, as a float64 sum (K = 12: SIMD on wasm; K = 5: loop)`, async () => {
       await initBackend({ backend });
-      for (const [rows, k] of [
-        [37, 12],
-        [9, 5],
+      for (const [rows, groups, k, shared] of [
+        [37, 3, 12, false],
+        [37, 3, 12, true],
+        [9, 2, 5, false],
+        [9, 2, 5, true],
       ] as const) {
-        const rng = new Rng(rows);
-        const a = Float32Array.from({ length: rows * k }, () => rng.normal());
-        const b = Float32Array.from({ length: rows * k }, () => rng.normal());
-        const expected = Array.from({ length: k }, (_, j) => {
-          let s = 0;
-          for (let r = 0; r < rows; r++) s += a[r * k + j]! * b[r * k + j]!;
-          return s;
-        });
-        const [ta, tb] = [tf.tensor3d(a, [rows, 1, k]), tf.tensor3d(b, [rows, 1, k])];
-        const got = Array.from(columnDot(ta, tb).dataSync());
-        got.forEach((v, j) => expect(Math.abs(v - expected[j]!), `column ${j}`).toBeLessThan(1e-4 * Math.sqrt(rows)));
-        tf.dispose([ta, tb]);
+        const rng = new Rng(rows + k);
+        const bGroups = shared ? 1 : groups;
+        const a = Float32Array.from({ length: rows * groups * k }, () => rng.normal());
+        const b = Float32Array.from({ length: rows * bGroups * k }, () => rng.normal());
+        const expected: number[] = [];
+        for (let e = 0; e < groups; e++) {
+          for (let j = 0; j < k; j++) {
+            let s = 0;
+            for (let r = 0; r < rows; r++) s += a[(r * groups + e) * k + j]! * b[(r * bGroups + (shared ? 0 : e)) * k + j]!;
+            expected.push(s);
+          }
+        }
+        const [ta, tb] = [tf.tensor3d(a, [rows, groups, k]), tf.tensor3d(b, [rows, bGroups, k])];
+        const result = columnDot(ta, tb);
+        expect(result.shape).toEqual([groups, k]);
+        Array.from(result.dataSync()).forEach((v, i) => expect(Math.abs(v - expected[i]!), `entry ${i}`).toBeLessThan(1e-4 * Math.sqrt(rows)));
+        tf.dispose([ta, tb, result]);
       }
     });
   }

@@ -10,8 +10,9 @@ import { heapMemory, isWasmHeapBackend, type WasmHeapBackend } from './wasm-kern
  *   (G groups normalised separately), outputs y and the inverse deviation [G, C]; two passes.
  * - `AdlBatchNormalizeGrad`: its gradient from dy, y and the inverse deviation; two passes.
  * - `AdlReluGrad`: dy where x > 0, else 0; one pass (tfjs: Step, Cast and Multiply kernels).
- * - `AdlColumnDot`: Σ over rows of a ⊙ b for [R, K] tensors, [K]; one pass (tfjs: a Multiply, then
- *   a reduction that wasm runs as a transpose or a matrix product).
+ * - `AdlColumnDot`: Σ over rows of a ⊙ b for a [R, E, K] and b [R, E, K] or [R, 1, K], [E, K]; one
+ *   pass (tfjs: a Multiply, broadcast or not, then a reduction that wasm runs as a transpose or a
+ *   matrix product).
  * On wasm the composite forms cost 8–9 kernels per BN pass, several of them slow there (a mean over
  * a middle axis transposes the whole tensor first, a [G, P, C] · [G, 1, C] product takes a generic
  * broadcast path). On wasm with SIMD (C a multiple of 4 for BN) they run as the SIMD functions of
@@ -213,20 +214,32 @@ const reluGradKernel: KernelFunc = ({ inputs, backend }) => {
 
 const columnDotKernel: KernelFunc = ({ inputs, backend }) => {
   const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
-  const k = a.shape[a.shape.length - 1]!;
-  const rows = a.shape.reduce((x, y) => x * y, 1) / k;
-  const simd = k % 4 === 0 && rows > 0 ? simdOnHeap(backend) : null;
+  const [rows, groups, k] = a.shape as [number, number, number];
+  // b is [R, E, K] or [R, 1, K] (one row of K shared by the E groups).
+  const shared = b.shape[1] === 1 && groups > 1;
   const access = arrayAccess(backend as KernelBackend);
-  const outInfo = access.output([k]);
+  const outInfo = access.output([groups, k]);
   const out = access.view(outInfo);
   out.fill(0);
+  const simd = k % 4 === 0 && rows > 0 ? simdOnHeap(backend) : null;
   if (simd) {
-    simd.k.tapReduce(offsetOf(simd.b, a), offsetOf(simd.b, b), offsetOf(simd.b, outInfo), 1, 0, 0, rows, 4 * k, 4 * k, 4 * k);
+    const [ao, bo, oo] = [offsetOf(simd.b, a), offsetOf(simd.b, b), offsetOf(simd.b, outInfo)];
+    if (!shared) {
+      simd.k.tapReduce(ao, bo, oo, 1, 0, 0, rows, 4 * groups * k, 4 * groups * k, 4 * groups * k);
+    } else {
+      for (let e = 0; e < groups; e++) simd.k.tapReduce(ao + 4 * e * k, bo, oo + 4 * e * k, 1, 0, 0, rows, 4 * groups * k, 4 * k, 4 * k);
+    }
     return outInfo;
   }
   const [as, bs] = [access.view(a), access.view(b)];
-  const sums = new Float64Array(k);
-  for (let i = 0; i < as.length; i += k) for (let j = 0; j < k; j++) sums[j]! += as[i + j]! * bs[i + j]!;
+  const sums = new Float64Array(groups * k);
+  for (let r = 0; r < rows; r++) {
+    for (let e = 0; e < groups; e++) {
+      const ai = (r * groups + e) * k;
+      const bi = shared ? r * k : ai;
+      for (let j = 0; j < k; j++) sums[e * k + j]! += as[ai + j]! * bs[bi + j]!;
+    }
+  }
   out.set(sums);
   return outInfo;
 };
@@ -261,15 +274,14 @@ export function reluGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
 }
 
 /**
- * Σ over all leading axes of a ⊙ b (equal shapes), one value per entry of the last axis. Not
- * differentiable (meant for gradient functions).
+ * For a [R, E, K] and b [R, E, K] or [R, 1, K] (shared by the E groups): Σ over the rows of a ⊙ b,
+ * [E, K]. Not differentiable (meant for gradient functions).
  */
-export function columnDot(a: tf.Tensor, b: tf.Tensor): tf.Tensor1D {
-  const k = a.shape[a.rank - 1]!;
+export function columnDot(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor2D {
   if (hasFusedKernels() && a.dtype === 'float32' && b.dtype === 'float32') {
-    return tf.engine().runKernel(FUSED_KERNEL_NAMES.columnDot, { a, b }, {}) as tf.Tensor1D;
+    return tf.engine().runKernel(FUSED_KERNEL_NAMES.columnDot, { a, b }, {}) as tf.Tensor2D;
   }
-  return tf.tidy(() => tf.sum(tf.reshape(tf.mul(a, b), [-1, k]), 0) as tf.Tensor1D);
+  return tf.tidy(() => tf.sum(tf.mul(a, b), 0) as tf.Tensor2D);
 }
 
 /** Relu's gradient through `reluGrad`; AdlReluGrad's own gradient (for second derivatives). */
