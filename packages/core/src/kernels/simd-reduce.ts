@@ -342,22 +342,24 @@ function section(id: number, payload: number[]): number[] {
 
 const name = (s: string) => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
 
+/** The module's functions: export name, i32 parameter count, body (in export order). */
+const FUNCTIONS: readonly { name: string; params: number; body: () => number[] }[] = [
+  { name: 'tapReduce', params: 10, body: functionBody },
+  { name: 'tapOuter', params: 11, body: () => outerFunctionBody(false) },
+  { name: 'tapOuterStrided', params: 13, body: () => outerFunctionBody(true) },
+  { name: 'channelAffine', params: 8, body: affineFunctionBody },
+  { name: 'reluMask', params: 4, body: reluMaskFunctionBody },
+];
+
 function moduleBytes(): Uint8Array {
+  // One type per function (i32 parameters, no result), function i of type i.
   const fnType = (params: number) => [0x60, params, ...Array<number>(params).fill(I32), 0];
-  const type = section(1, [5, ...fnType(10), ...fnType(11), ...fnType(13), ...fnType(8), ...fnType(4)]);
+  const type = section(1, [FUNCTIONS.length, ...FUNCTIONS.flatMap((f) => fnType(f.params))]);
   // Imports env.memory: a memory with at least 0 pages and no maximum (the backend's heap).
   const imports = section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 0x00]);
-  const funcs = section(3, [5, 0, 1, 2, 3, 4]);
-  const exports = section(7, [
-    5,
-    ...name('tapReduce'), 0x00, 0,
-    ...name('tapOuter'), 0x00, 1,
-    ...name('tapOuterStrided'), 0x00, 2,
-    ...name('channelAffine'), 0x00, 3,
-    ...name('reluMask'), 0x00, 4,
-  ]);
-  const bodies = [functionBody(), outerFunctionBody(false), outerFunctionBody(true), affineFunctionBody(), reluMaskFunctionBody()];
-  const code = section(10, [bodies.length, ...bodies.flat()]);
+  const funcs = section(3, [FUNCTIONS.length, ...FUNCTIONS.map((_, i) => i)]);
+  const exports = section(7, [FUNCTIONS.length, ...FUNCTIONS.flatMap((f, i) => [...name(f.name), 0x00, i])]);
+  const code = section(10, [FUNCTIONS.length, ...FUNCTIONS.flatMap((f) => f.body())]);
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...imports, ...funcs, ...exports, ...code]);
 }
 
