@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { columnDot } from '@autodeeplab/core';
+import { columnDot, edgeWeightedSum } from '@autodeeplab/core';
 import { applyStacked, type StackInput, type StackOutput } from '@autodeeplab/ops';
 import type { SearchCell } from './cell.js';
 
@@ -67,10 +67,8 @@ export function stackedWeightedSum(weights: readonly tf.Tensor[], terms: readonl
     const w = args.slice(0, m) as tf.Tensor[];
     const t = args.slice(m, 2 * m) as tf.Tensor3D[];
     save([...w, ...t]);
-    const products = t.map((x, k) => tf.mul(x, w[k]!));
-    const [p, , c] = t[0]!.shape;
-    let value = m === 1 ? products[0]! : tf.addN(products);
-    if (value.shape[1] !== edges) value = tf.broadcastTo(value, [p, edges, c]);
+    // The weights as one [K, E] matrix (from K tiny [E, 1] columns).
+    const value = edgeWeightedSum(tf.concat(w.map((x) => tf.reshape(x, [1, edges])), 0) as tf.Tensor2D, t);
     return {
       value: value as tf.Tensor3D,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -82,7 +80,7 @@ export function stackedWeightedSum(weights: readonly tf.Tensor[], terms: readonl
           weightGradients ? tf.reshape(tf.sum(columnDot(dy as tf.Tensor3D, x as tf.Tensor3D), 1), [edges, 1]) : tf.zeros([edges, 1]),
         );
         const dt = sw.map((wk, k) => {
-          const g = tf.mul(dy, wk);
+          const g = edgeWeightedSum(tf.reshape(wk, [1, edges]) as tf.Tensor2D, [dy as tf.Tensor3D]);
           return st[k]!.shape[1] === edges ? g : tf.sum(g, 1, true);
         });
         return [...dw, ...dt];

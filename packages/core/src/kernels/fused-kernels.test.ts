@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../backend.js';
 import { Rng } from '../rng.js';
-import { columnDot, hasFusedKernels, reluGrad } from './fused-kernels.js';
+import { columnDot, edgeWeightedSum, hasFusedKernels, reluGrad } from './fused-kernels.js';
 
 describe('fused ReLU gradient', () => {
   for (const backend of ['cpu', 'wasm'] as const) {
@@ -54,6 +54,43 @@ describe('columnDot', () => {
         expect(result.shape).toEqual([groups, k]);
         Array.from(result.dataSync()).forEach((v, i) => expect(Math.abs(v - expected[i]!), `entry ${i}`).toBeLessThan(1e-4 * Math.sqrt(rows)));
         tf.dispose([ta, tb, result]);
+      }
+    });
+  }
+});
+
+describe('edgeWeightedSum', () => {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it(`on ${backend}: Σ_k w[k, e]·t_k[p, e, c] with per-edge and shared terms, as the formula (C = 8: SIMD on wasm; C = 5: tf ops)`, async () => {
+      await initBackend({ backend });
+      for (const [c, kinds] of [
+        [8, ['edge', 'shared', 'edge']],
+        [8, ['shared', 'shared']],
+        [8, ['edge']],
+        [5, ['edge', 'shared']],
+      ] as const) {
+        const [p, e] = [7, 3];
+        const rng = new Rng(11 + c + kinds.length);
+        const terms = kinds.map((kind) => {
+          const width = kind === 'edge' ? e : 1;
+          return { width, values: Float32Array.from({ length: p * width * c }, () => rng.normal()) };
+        });
+        const w = Float32Array.from({ length: kinds.length * e }, () => rng.normal());
+        const tensors = terms.map((t) => tf.tensor3d(t.values, [p, t.width, c]));
+        const weights = tf.tensor2d(w, [kinds.length, e]);
+        const result = edgeWeightedSum(weights, tensors);
+        expect(result.shape).toEqual([p, e, c]);
+        const values = result.dataSync();
+        for (let i = 0; i < p; i++) {
+          for (let j = 0; j < e; j++) {
+            for (let k = 0; k < c; k++) {
+              let expected = 0;
+              terms.forEach((t, n) => (expected += w[n * e + j]! * t.values[(i * t.width + (t.width === 1 ? 0 : j)) * c + k]!));
+              expect(values[(i * e + j) * c + k]!, `C ${c} ${kinds.join('+')} at ${i},${j},${k}`).toBeCloseTo(expected, 5);
+            }
+          }
+        }
+        tf.dispose([...tensors, weights, result]);
       }
     });
   }

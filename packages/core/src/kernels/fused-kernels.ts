@@ -10,6 +10,10 @@ import { heapMemory, isWasmHeapBackend, type WasmHeapBackend } from './wasm-kern
  *   (G groups normalised separately), outputs y and the inverse deviation [G, C]; two passes.
  * - `AdlBatchNormalizeGrad`: its gradient from dy, y and the inverse deviation; two passes.
  * - `AdlReluGrad`: dy where x > 0, else 0; one pass (tfjs: Step, Cast and Multiply kernels).
+ * - `AdlEdgeWeightedSum`: Σ_k w[k, e] · t_k[p, e, c] for terms t_k of [P, E, C] or [P, 1, C] (one
+ *   term for every edge), out [P, E, C] (tfjs: a product per term, whose [E, 1] broadcast takes
+ *   wasm's generic broadcast path, 4–8× slower than same-shape products, and an AddN). SIMD only
+ *   (C a multiple of 4); elsewhere the tf ops.
  * - `AdlColumnDot`: Σ over rows of a ⊙ b for a [R, E, K] and b [R, E, K] or [R, 1, K], [E, K]; one
  *   pass (tfjs: a Multiply, broadcast or not, then a reduction that wasm runs as a transpose or a
  *   matrix product).
@@ -48,11 +52,11 @@ function batchNormalizeSimd({ k, b }: { k: SimdKernels; b: WasmHeapBackend }, x:
     work.fill(0, 2 * c, 3 * c);
     k.tapReduce(xg, row(0), row(2), 1, 0, 0, p, cb, 0, cb);
     for (let i = 0; i < c; i++) work[3 * c + i] = -work[2 * c + i]! / p;
-    k.channelAffine(xg, xg, yg, row(0), row(1), row(3), p, cb); // x − mean
+    k.channelAffine(xg, xg, yg, row(0), row(1), row(3), p, cb, cb, cb, cb); // x − mean
     work.fill(0, 2 * c, 3 * c);
     k.tapReduce(yg, yg, row(2), 1, 0, 0, p, cb, cb, cb);
     for (let i = 0; i < c; i++) inv[group * c + i] = 1 / Math.sqrt(work[2 * c + i]! / p + epsilon);
-    k.channelAffine(yg, yg, yg, invo + group * cb, row(1), row(1), p, cb);
+    k.channelAffine(yg, yg, yg, invo + group * cb, row(1), row(1), p, cb, cb, cb, cb);
   }
   b.disposeData(workInfo.dataId);
   return [yInfo, invInfo];
@@ -86,7 +90,7 @@ function batchNormalizeGradSimd(
       work[4 * c + i] = (-work[c + i]! / p) * scale;
     }
     // dx = dy·inv + y·(−inv·mean(dy·y)) − inv·mean(dy)
-    k.channelAffine(dyg, yg, dxg, invo + group * cb, row(3), row(4), p, cb);
+    k.channelAffine(dyg, yg, dxg, invo + group * cb, row(3), row(4), p, cb, cb, cb, cb);
   }
   b.disposeData(workInfo.dataId);
   return dxInfo;
@@ -244,21 +248,67 @@ const columnDotKernel: KernelFunc = ({ inputs, backend }) => {
   return outInfo;
 };
 
+const edgeWeightedSumKernel: KernelFunc = ({ inputs, backend }) => {
+  const [w, ...terms] = inputs as unknown as TensorInfo[];
+  const [m, edges] = w!.shape as [number, number];
+  const [p, , c] = terms[0]!.shape as [number, number, number];
+  const simd = simdOnHeap(backend);
+  if (simd == null || c % 4 !== 0) throw new Error('AdlEdgeWeightedSum: needs WebAssembly SIMD and C a multiple of 4');
+  const { k, b } = simd;
+  const row = edges * c;
+  const outInfo = b.makeOutput([p, edges, c], 'float32');
+  // Rows of E·C: ones, zeros, then per term w[k, e] repeated C times (edge e's C entries at e·C).
+  const workInfo = b.makeOutput([2 + m, row], 'float32');
+  const work = b.typedArrayFromHeap(workInfo);
+  const ws = b.typedArrayFromHeap(w!);
+  work.fill(1, 0, row);
+  work.fill(0, row, 2 * row);
+  for (let t = 0; t < m; t++) for (let e = 0; e < edges; e++) work.fill(ws[t * edges + e]!, (2 + t) * row + e * c, (2 + t) * row + (e + 1) * c);
+  const wo = offsetOf(b, workInfo);
+  const [ones, zeros] = [wo, wo + 4 * row];
+  const scale = (t: number, e = 0) => wo + 4 * ((2 + t) * row + e * c);
+  const out = offsetOf(b, outInfo);
+  const [rb, cb] = [4 * row, 4 * c];
+  const shared = terms.map((t) => t.shape[1] === 1 && edges > 1);
+  let written = false;
+  terms.forEach((term, t) => {
+    if (shared[t]) return;
+    const from = offsetOf(b, term);
+    // The first term initialises the output, the others accumulate into it.
+    if (!written) k.channelAffine(from, from, out, scale(t), zeros, zeros, p, rb, rb, rb, rb);
+    else k.channelAffine(out, from, out, ones, scale(t), zeros, p, rb, rb, rb, rb);
+    written = true;
+  });
+  if (!written) b.typedArrayFromHeap(outInfo).fill(0);
+  terms.forEach((term, t) => {
+    if (!shared[t]) return;
+    // Edge by edge: the term's C channels (stride C) into the edge's slot of each pixel (stride E·C).
+    const from = offsetOf(b, term);
+    for (let e = 0; e < edges; e++) k.channelAffine(out + e * cb, from, out + e * cb, ones, scale(t, e), zeros, p, cb, rb, cb, rb);
+  });
+  b.disposeData(workInfo.dataId);
+  return outInfo;
+};
+
 export const FUSED_KERNEL_NAMES = {
   batchNormalize: 'AdlBatchNormalize',
   batchNormalizeGrad: 'AdlBatchNormalizeGrad',
   reluGrad: 'AdlReluGrad',
   columnDot: 'AdlColumnDot',
+  edgeWeightedSum: 'AdlEdgeWeightedSum',
 } as const;
 
 const FUSED_BACKENDS = ['wasm', 'cpu'] as const;
 
-export const FUSED_KERNELS: readonly KernelConfig[] = FUSED_BACKENDS.flatMap((backendName) => [
+export const FUSED_KERNELS: readonly KernelConfig[] = [
+  { kernelName: FUSED_KERNEL_NAMES.edgeWeightedSum, backendName: 'wasm', kernelFunc: edgeWeightedSumKernel },
+  ...FUSED_BACKENDS.flatMap((backendName): KernelConfig[] => [
   { kernelName: FUSED_KERNEL_NAMES.batchNormalize, backendName, kernelFunc: batchNormalizeKernel },
   { kernelName: FUSED_KERNEL_NAMES.batchNormalizeGrad, backendName, kernelFunc: batchNormalizeGradKernel },
   { kernelName: FUSED_KERNEL_NAMES.reluGrad, backendName, kernelFunc: reluGradKernel },
   { kernelName: FUSED_KERNEL_NAMES.columnDot, backendName, kernelFunc: columnDotKernel },
-]);
+  ]),
+];
 
 /** Whether the current backend has the fused kernels (else callers use the composite forms). */
 export function hasFusedKernels(): boolean {
@@ -282,6 +332,28 @@ export function columnDot(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor2D {
     return tf.engine().runKernel(FUSED_KERNEL_NAMES.columnDot, { a, b }, {}) as tf.Tensor2D;
   }
   return tf.tidy(() => tf.sum(tf.mul(a, b), 0) as tf.Tensor2D);
+}
+
+/**
+ * Σ_k weights[k, e] · terms[k][p, e, c]: terms [P, E, C] or [P, 1, C] (the same for every edge),
+ * weights [K, E]; [P, E, C]. The fused kernel on wasm with SIMD (C a multiple of 4), else tf ops.
+ * Not differentiable (callers wrap it in a custom gradient).
+ */
+export function edgeWeightedSum(weights: tf.Tensor2D, terms: readonly tf.Tensor3D[]): tf.Tensor3D {
+  const [, edges] = weights.shape;
+  const [p, , c] = terms[0]!.shape;
+  const fused =
+    tf.getKernel(FUSED_KERNEL_NAMES.edgeWeightedSum, tf.getBackend()) != null &&
+    c % 4 === 0 &&
+    simdOnHeap(tf.backend()) != null &&
+    [weights, ...terms].every((t) => t.dtype === 'float32');
+  if (fused) return tf.engine().runKernel(FUSED_KERNEL_NAMES.edgeWeightedSum, [weights, ...terms] as unknown as tf.NamedTensorMap, {}) as tf.Tensor3D;
+  return tf.tidy(() => {
+    const rows = tf.unstack(weights);
+    const products = terms.map((t, k) => tf.mul(t, tf.reshape(rows[k]!, [1, edges, 1])));
+    const sum = products.length === 1 ? products[0]! : tf.addN(products);
+    return (sum.shape[1] === edges ? sum : tf.broadcastTo(sum, [p, edges, c])) as tf.Tensor3D;
+  });
 }
 
 /** Relu's gradient through `reluGrad`; AdlReluGrad's own gradient (for second derivatives). */

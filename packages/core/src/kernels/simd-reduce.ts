@@ -276,13 +276,14 @@ function outerFunctionBody(strided: boolean): number[] {
 // ---------------------------------------------------------------------------------------------
 // channelAffine: a per-channel affine map of one or two NHWC tensors over a run of pixels,
 //
-//   channelAffine(a, b, out, s1, s2, t, pixels, cBytes)
-//     out[p·C + c] = a[p·C + c]·s1[c] + b[p·C + c]·s2[c] + t[c]      (C = cBytes/4)
+//   channelAffine(a, b, out, s1, s2, t, pixels, cBytes, aStride, bStride, outStride)
+//     out[p·outStride + c] = a[p·aStride + c]·s1[c] + b[p·bStride + c]·s2[c] + t[c]
 //
-// for p < pixels (≥ 1) and c < C (cBytes a positive multiple of 16); out may be a or b (in place).
-// The building block of the fused BN kernels: normalising (a = b = x) and the BN gradient
-// (a = dy, b = y).
-const AF = { A: 0, B: 1, OUT: 2, S1: 3, S2: 4, T: 5, PIX: 6, CB: 7, C: 8 } as const;
+// for p < pixels (≥ 1) and float32 c < cBytes/4 (cBytes a positive multiple of 16; strides and
+// offsets in bytes); out may be a or b (in place). The building block of the fused BN kernels
+// (normalising: a = b = x; the BN gradient: a = dy, b = y, all strides cBytes) and of the edges'
+// weighted sums (a term shared by all edges read with a smaller stride than the output's).
+const AF = { A: 0, B: 1, OUT: 2, S1: 3, S2: 4, T: 5, PIX: 6, CB: 7, AS: 8, BS: 9, OS: 10, C: 11 } as const;
 
 function affineFunctionBody(): number[] {
   const at = (ptr: number) => [...get(ptr), ...get(AF.C), op.i32add, ...v128load(0)];
@@ -298,9 +299,9 @@ function affineFunctionBody(): number[] {
     ...addConst(AF.C, 16),
     ...get(AF.C), ...get(AF.CB), op.i32ltU, op.brIf, 0,
     op.end,
-    ...addLocal(AF.A, AF.CB),
-    ...addLocal(AF.B, AF.CB),
-    ...addLocal(AF.OUT, AF.CB),
+    ...addLocal(AF.A, AF.AS),
+    ...addLocal(AF.B, AF.BS),
+    ...addLocal(AF.OUT, AF.OS),
     ...decrement(AF.PIX), op.brIf, 0,
     op.end,
     op.end,
@@ -347,7 +348,7 @@ const FUNCTIONS: readonly { name: string; params: number; body: () => number[] }
   { name: 'tapReduce', params: 10, body: functionBody },
   { name: 'tapOuter', params: 11, body: () => outerFunctionBody(false) },
   { name: 'tapOuterStrided', params: 13, body: () => outerFunctionBody(true) },
-  { name: 'channelAffine', params: 8, body: affineFunctionBody },
+  { name: 'channelAffine', params: 11, body: affineFunctionBody },
   { name: 'reluMask', params: 4, body: reluMaskFunctionBody },
 ];
 
@@ -406,7 +407,19 @@ export type TapOuterStrided = (
   accRowStride: number,
 ) => void;
 
-export type ChannelAffine = (a: number, b: number, out: number, s1: number, s2: number, t: number, pixels: number, cBytes: number) => void;
+export type ChannelAffine = (
+  a: number,
+  b: number,
+  out: number,
+  s1: number,
+  s2: number,
+  t: number,
+  pixels: number,
+  cBytes: number,
+  aStride: number,
+  bStride: number,
+  outStride: number,
+) => void;
 
 export type ReluMask = (x: number, dy: number, out: number, nBytes: number) => void;
 
