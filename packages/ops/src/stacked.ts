@@ -118,9 +118,8 @@ function sliceRange(x: tf.Tensor, axis: number, begin: number, size: number): tf
 
 /**
  * Below this many rows (runs of contiguous values in the split of the gradient) a stack of kernels
- * is a plain `tf.concat`: its gradient, one split kernel, costs tfjs-backend-wasm about a
- * microsecond per row (one JavaScript typed-array copy each) plus a copy of the whole gradient per
- * piece, which for small stacks beats the E gather launches of the outer-axis form.
+ * is a plain `tf.concat`: its gradient, one split kernel, copies the pieces row by row (a few
+ * rows cost less than the transpose and E slice launches of the outer-axis form).
  */
 const SMALL_STACK_ROWS = 1024;
 
@@ -128,8 +127,8 @@ const SMALL_STACK_ROWS = 1024;
  * Per-edge kernels [k, k, C, D] as one kernel with the edges interleaved at `axis` 2 (input channels,
  * edge-major: e·C + c; D = 1) or 3 (output channels, edge-major e·D + d, or channel-major d·E + e
  * when D = 1: a depthwise conv's channel multiplier). Large stacks (the 5×5 atrous kernels: 1.6 M
- * values at C = 64, E = 10) are built on an outer axis then transposed, so that the gradient is E
- * gathers rather than a split copying 6.4 MB E times, row by row.
+ * values at C = 64, E = 10) are built on an outer axis then transposed, so that the gradient's E
+ * pieces are contiguous slices rather than a split copying them row by row.
  */
 export function stackKernels(ts: readonly tf.Tensor4D[], axis: 2 | 3): tf.Tensor4D {
   if (ts.length === 1) return ts[0]!;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { simdKernelsFor, type SimdKernels } from './simd-reduce.js';
-import { heapMemory, isWasmHeapBackend, type WasmHeapBackend } from './wasm-kernels.js';
+import type { SimdKernels } from './simd-reduce.js';
+import { heapWorkspace, isWasmHeapBackend, offsetOf, simdOnHeap, type WasmHeapBackend } from './wasm-heap.js';
 
 /**
  * Fused element-wise kernels for the cpu and wasm backends, written as plain loops over the
@@ -25,40 +25,29 @@ import { heapMemory, isWasmHeapBackend, type WasmHeapBackend } from './wasm-kern
  * float32 like tfjs' own kernels; elsewhere as plain loops with float64 sums.
  */
 
-/** The SIMD functions and the wasm backend, where the SIMD path applies. */
-function simdOnHeap(backend: unknown): { k: SimdKernels; b: WasmHeapBackend } | null {
-  if (!isWasmHeapBackend(backend)) return null;
-  const memory = heapMemory(backend);
-  const k = memory == null ? null : simdKernelsFor(memory);
-  return k == null ? null : { k, b: backend };
-}
-
-const offsetOf = (b: WasmHeapBackend, t: TensorInfo) => b.getMemoryOffset(t.dataId);
-
 function batchNormalizeSimd({ k, b }: { k: SimdKernels; b: WasmHeapBackend }, x: TensorInfo, [g, p, c]: [number, number, number], epsilon: number): TensorInfo[] {
   const yInfo = b.makeOutput([...x.shape], 'float32');
   const invInfo = b.makeOutput([g, c], 'float32');
   // Rows: ones, zeros, sums, −mean.
-  const workInfo = b.makeOutput([4, c], 'float32');
-  const work = b.typedArrayFromHeap(workInfo);
+  const work = heapWorkspace(b, 4, c);
+  work.values.fill(1, 0, c);
   const inv = b.typedArrayFromHeap(invInfo);
-  work.fill(0);
-  work.fill(1, 0, c);
-  const [xo, yo, invo, wo] = [offsetOf(b, x), offsetOf(b, yInfo), offsetOf(b, invInfo), offsetOf(b, workInfo)];
+  const [xo, yo, invo] = [offsetOf(b, x), offsetOf(b, yInfo), offsetOf(b, invInfo)];
+  const { row } = work;
+  const w = work.values;
   const cb = 4 * c;
-  const row = (r: number) => wo + r * cb;
   for (let group = 0; group < g; group++) {
     const [xg, yg] = [xo + group * p * cb, yo + group * p * cb];
-    work.fill(0, 2 * c, 3 * c);
+    w.fill(0, 2 * c, 3 * c);
     k.tapReduce(xg, row(0), row(2), 1, 0, 0, p, cb, 0, cb);
-    for (let i = 0; i < c; i++) work[3 * c + i] = -work[2 * c + i]! / p;
+    for (let i = 0; i < c; i++) w[3 * c + i] = -w[2 * c + i]! / p;
     k.channelAffine(xg, xg, yg, row(0), row(1), row(3), p, cb, cb, cb, cb); // x − mean
-    work.fill(0, 2 * c, 3 * c);
+    w.fill(0, 2 * c, 3 * c);
     k.tapReduce(yg, yg, row(2), 1, 0, 0, p, cb, cb, cb);
-    for (let i = 0; i < c; i++) inv[group * c + i] = 1 / Math.sqrt(work[2 * c + i]! / p + epsilon);
+    for (let i = 0; i < c; i++) inv[group * c + i] = 1 / Math.sqrt(w[2 * c + i]! / p + epsilon);
     k.channelAffine(yg, yg, yg, invo + group * cb, row(1), row(1), p, cb, cb, cb, cb);
   }
-  b.disposeData(workInfo.dataId);
+  work.dispose();
   return [yInfo, invInfo];
 }
 
@@ -71,28 +60,27 @@ function batchNormalizeGradSimd(
 ): TensorInfo {
   const dxInfo = b.makeOutput([...y.shape], 'float32');
   // Rows: ones, Σ dy, Σ dy·y, −inv·mean(dy·y), −inv·mean(dy).
-  const workInfo = b.makeOutput([5, c], 'float32');
-  const work = b.typedArrayFromHeap(workInfo);
+  const work = heapWorkspace(b, 5, c);
+  work.values.fill(1, 0, c);
   const inv = b.typedArrayFromHeap(invInfo);
-  work.fill(0);
-  work.fill(1, 0, c);
-  const [dyo, yo, invo, dxo, wo] = [offsetOf(b, dy), offsetOf(b, y), offsetOf(b, invInfo), offsetOf(b, dxInfo), offsetOf(b, workInfo)];
+  const [dyo, yo, invo, dxo] = [offsetOf(b, dy), offsetOf(b, y), offsetOf(b, invInfo), offsetOf(b, dxInfo)];
+  const { row } = work;
+  const w = work.values;
   const cb = 4 * c;
-  const row = (r: number) => wo + r * cb;
   for (let group = 0; group < g; group++) {
     const [dyg, yg, dxg] = [dyo + group * p * cb, yo + group * p * cb, dxo + group * p * cb];
-    work.fill(0, c, 3 * c);
+    w.fill(0, c, 3 * c);
     k.tapReduce(dyg, row(0), row(1), 1, 0, 0, p, cb, 0, cb);
     k.tapReduce(dyg, yg, row(2), 1, 0, 0, p, cb, cb, cb);
     for (let i = 0; i < c; i++) {
       const scale = inv[group * c + i]!;
-      work[3 * c + i] = (-work[2 * c + i]! / p) * scale;
-      work[4 * c + i] = (-work[c + i]! / p) * scale;
+      w[3 * c + i] = (-w[2 * c + i]! / p) * scale;
+      w[4 * c + i] = (-w[c + i]! / p) * scale;
     }
     // dx = dy·inv + y·(−inv·mean(dy·y)) − inv·mean(dy)
     k.channelAffine(dyg, yg, dxg, invo + group * cb, row(3), row(4), p, cb, cb, cb, cb);
   }
-  b.disposeData(workInfo.dataId);
+  work.dispose();
   return dxInfo;
 }
 
@@ -102,21 +90,15 @@ interface ArrayAccess {
   view(t: TensorInfo): Float32Array;
 }
 
-interface WasmArrays {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-}
-
 interface CpuArrays {
   makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
   data: { get(dataId: object): { values: unknown } };
 }
 
 function arrayAccess(backend: KernelBackend): ArrayAccess {
-  const wasm = backend as unknown as Partial<WasmArrays>;
-  if (typeof wasm.makeOutput === 'function' && typeof wasm.typedArrayFromHeap === 'function') {
-    const w = wasm as WasmArrays;
-    return { output: (shape) => w.makeOutput(shape, 'float32'), view: (t) => w.typedArrayFromHeap(t) };
+  if (isWasmHeapBackend(backend)) {
+    // The kernels take float32 tensors only (their callers check).
+    return { output: (shape) => backend.makeOutput(shape, 'float32'), view: (t) => backend.typedArrayFromHeap(t) as Float32Array };
   }
   const cpu = backend as unknown as CpuArrays;
   return {
@@ -258,15 +240,12 @@ const edgeWeightedSumKernel: KernelFunc = ({ inputs, backend }) => {
   const row = edges * c;
   const outInfo = b.makeOutput([p, edges, c], 'float32');
   // Rows of E·C: ones, zeros, then per term w[k, e] repeated C times (edge e's C entries at e·C).
-  const workInfo = b.makeOutput([2 + m, row], 'float32');
-  const work = b.typedArrayFromHeap(workInfo);
+  const work = heapWorkspace(b, 2 + m, row);
   const ws = b.typedArrayFromHeap(w!);
-  work.fill(1, 0, row);
-  work.fill(0, row, 2 * row);
-  for (let t = 0; t < m; t++) for (let e = 0; e < edges; e++) work.fill(ws[t * edges + e]!, (2 + t) * row + e * c, (2 + t) * row + (e + 1) * c);
-  const wo = offsetOf(b, workInfo);
-  const [ones, zeros] = [wo, wo + 4 * row];
-  const scale = (t: number, e = 0) => wo + 4 * ((2 + t) * row + e * c);
+  work.values.fill(1, 0, row);
+  for (let t = 0; t < m; t++) for (let e = 0; e < edges; e++) work.values.fill(ws[t * edges + e]!, (2 + t) * row + e * c, (2 + t) * row + (e + 1) * c);
+  const [ones, zeros] = [work.row(0), work.row(1)];
+  const scale = (t: number, e = 0) => work.row(2 + t) + 4 * e * c;
   const out = offsetOf(b, outInfo);
   const [rb, cb] = [4 * row, 4 * c];
   const shared = terms.map((t) => t.shape[1] === 1 && edges > 1);
@@ -286,7 +265,7 @@ const edgeWeightedSumKernel: KernelFunc = ({ inputs, backend }) => {
     const from = offsetOf(b, term);
     for (let e = 0; e < edges; e++) k.channelAffine(out + e * cb, from, out + e * cb, ones, scale(t, e), zeros, p, cb, rb, cb, rb);
   });
-  b.disposeData(workInfo.dataId);
+  work.dispose();
   return outInfo;
 };
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { isWasmHeapBackend, type WasmHeapBackend } from './wasm-heap.js';
 
 /**
  * Copy kernels for tfjs-backend-wasm 4.22 that do not copy more than they must:
@@ -11,18 +12,6 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
  *   Ours copies the piece straight from the heap, one contiguous run at a time.
  */
 const BACKEND = 'wasm';
-
-/** The parts of tfjs-backend-wasm's BackendWasm used here. */
-interface WasmCopyBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
-  incRef(dataId: object): void;
-}
-
-function isWasmCopyBackend(b: unknown): b is WasmCopyBackend {
-  const o = b as Partial<WasmCopyBackend> | null;
-  return typeof o?.makeOutput === 'function' && typeof o.typedArrayFromHeap === 'function' && typeof o.incRef === 'function';
-}
 
 type Args = Parameters<KernelFunc>[0];
 
@@ -37,7 +26,7 @@ function fallback(name: string, args: Args): TensorInfo | TensorInfo[] {
 
 const identityKernel: KernelFunc = (args) => {
   const x = (args.inputs as { x: TensorInfo }).x;
-  if (x.dtype === 'string' || !isWasmCopyBackend(args.backend)) return fallback('Identity', args);
+  if (x.dtype === 'string' || !isWasmHeapBackend(args.backend)) return fallback('Identity', args);
   args.backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 };
@@ -86,7 +75,7 @@ export function copyBox(
   }
 }
 
-function sliceInfo(backend: WasmCopyBackend, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+function sliceInfo(backend: WasmHeapBackend, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
   const out = backend.makeOutput(size, x.dtype);
   if (size.some((s) => s === 0)) return out;
   // Views are taken after makeOutput, which may grow (and so move) the heap.
@@ -96,7 +85,7 @@ function sliceInfo(backend: WasmCopyBackend, x: TensorInfo, begin: number[], siz
 
 const sliceKernel: KernelFunc = (args) => {
   const x = (args.inputs as { x: TensorInfo }).x;
-  if (x.dtype === 'string' || !isWasmCopyBackend(args.backend)) return fallback('Slice', args);
+  if (x.dtype === 'string' || !isWasmHeapBackend(args.backend)) return fallback('Slice', args);
   const attrs = args.attrs as unknown as { begin: number | number[]; size?: number | number[] };
   const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin, attrs.size);
   return sliceInfo(args.backend, x, begin!, size!);
@@ -104,7 +93,7 @@ const sliceKernel: KernelFunc = (args) => {
 
 const splitVKernel: KernelFunc = (args) => {
   const x = (args.inputs as { x: TensorInfo }).x;
-  if (x.dtype === 'string' || !isWasmCopyBackend(args.backend)) return fallback('SplitV', args);
+  if (x.dtype === 'string' || !isWasmHeapBackend(args.backend)) return fallback('SplitV', args);
   const backend = args.backend;
   const attrs = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number | number[] };
   const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0]!;

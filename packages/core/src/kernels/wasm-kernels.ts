@@ -10,7 +10,8 @@ import {
 import { convFilterGradSimd } from './conv-filter-grad.js';
 import { convInputGradSimd } from './conv-input-grad.js';
 import { depthwiseFilterGradSimd } from './depthwise-filter-grad.js';
-import { isWasmMemory, simdKernelsFor, type SimdKernels, type WasmMemory } from './simd-reduce.js';
+import type { SimdKernels } from './simd-reduce.js';
+import { isWasmHeapBackend, offsetOf, simdOnHeap } from './wasm-heap.js';
 import { kernelPrims } from './prims.js';
 
 /**
@@ -37,21 +38,6 @@ function requireNHWC(kernel: string, dataFormat: string | undefined): void {
 
 type Args = Parameters<KernelFunc>[0];
 
-/** The parts of tfjs-backend-wasm's BackendWasm (4.22) used to work on its heap in place. */
-export interface WasmHeapBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-  getMemoryOffset(dataId: object): number;
-  disposeData(dataId: object): unknown;
-  /** The Emscripten module: its WebAssembly.Memory is `asm.memory` (Emscripten 3.1) or `wasmMemory`. */
-  wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown };
-}
-
-export function heapMemory(b: WasmHeapBackend): WasmMemory | null {
-  const m = b.wasm?.asm?.memory ?? b.wasm?.wasmMemory;
-  return isWasmMemory(m) ? m : null;
-}
-
 /**
  * A filter gradient computed on the heap by one of the SIMD functions into a zeroed output; null
  * where SIMD or the backend's heap is unavailable.
@@ -63,14 +49,13 @@ function filterGradOnHeap(
   filterShape: number[],
   compute: (k: SimdKernels, xOffset: number, dyOffset: number, outOffset: number) => void,
 ): TensorInfo | null {
-  if (!isWasmHeapBackend(backend) || x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
-  const memory = heapMemory(backend);
-  const kernels = memory == null ? null : simdKernelsFor(memory);
-  if (kernels == null) return null;
-  const out = backend.makeOutput(filterShape, 'float32');
-  backend.typedArrayFromHeap(out).fill(0);
+  const simd = x.dtype === 'float32' && dy.dtype === 'float32' ? simdOnHeap(backend) : null;
+  if (simd == null) return null;
+  const { k, b } = simd;
+  const out = b.makeOutput(filterShape, 'float32');
+  b.typedArrayFromHeap(out).fill(0);
   // Offsets are read after makeOutput, which may grow (and so move) the heap.
-  compute(kernels, backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(dy.dataId), backend.getMemoryOffset(out.dataId));
+  compute(k, offsetOf(b, x), offsetOf(b, dy), offsetOf(b, out));
   return out;
 }
 
@@ -135,11 +120,6 @@ function convFilterGradSimdOnHeap(backend: unknown, x: TensorInfo, dy: TensorInf
   return filterGradOnHeap(backend, x, dy, filterShape, (k, xo, dyo, outo) => convFilterGradSimd(k.tapOuter, xo, dyo, outo, g));
 }
 
-export function isWasmHeapBackend(b: unknown): b is WasmHeapBackend {
-  const o = b as Partial<WasmHeapBackend> | null;
-  return typeof o?.makeOutput === 'function' && typeof o.typedArrayFromHeap === 'function' && typeof o.getMemoryOffset === 'function';
-}
-
 /** How often each path of the depthwise filter gradient ran (diagnostics; tests check the fast path is taken). */
 export const depthwiseFilterGradPaths = { simd: 0, xnnpack: 0 };
 
@@ -171,16 +151,15 @@ export const convInputGradOptions: { simd: 'auto' | 'always' | 'never' } = { sim
 function convInputGradSimdOnHeap(backend: unknown, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry): TensorInfo | null {
   const { simd } = convInputGradOptions;
   if (g.inC % 4 !== 0 || simd === 'never' || (simd === 'auto' && !convInputGradPrefersSimd(g))) return null;
-  if (!isWasmHeapBackend(backend) || dy.dtype !== 'float32' || filter.dtype !== 'float32') return null;
-  const memory = heapMemory(backend);
-  const kernels = memory == null ? null : simdKernelsFor(memory);
-  if (kernels == null) return null;
-  const P = kernelPrims(backend as unknown as KernelBackend, BACKEND);
+  const onHeap = dy.dtype === 'float32' && filter.dtype === 'float32' ? simdOnHeap(backend) : null;
+  if (onHeap == null) return null;
+  const { k, b } = onHeap;
+  const P = kernelPrims(backend as KernelBackend, BACKEND);
   const filterT = P.transpose(filter, [0, 1, 3, 2]); // [kh, kw, Co, Ci]
-  const dx = backend.makeOutput([g.batch, g.inH, g.inW, g.inC], 'float32');
-  backend.typedArrayFromHeap(dx).fill(0);
+  const dx = b.makeOutput([g.batch, g.inH, g.inW, g.inC], 'float32');
+  b.typedArrayFromHeap(dx).fill(0);
   // Offsets are read after the allocations, which may grow (and so move) the heap.
-  convInputGradSimd(kernels.tapOuterStrided, backend.getMemoryOffset(dy.dataId), backend.getMemoryOffset(filterT.dataId), backend.getMemoryOffset(dx.dataId), g);
+  convInputGradSimd(k.tapOuterStrided, offsetOf(b, dy), offsetOf(b, filterT), offsetOf(b, dx), g);
   P.dispose(filterT);
   return dx;
 }

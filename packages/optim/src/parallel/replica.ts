@@ -1,21 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { UserInputError } from '@autodeeplab/core';
-import { WORKER_MARKER, type ModelDescriptor, type ReadyReply, type StateLayout, type StepReply, type WorkerInit, type WorkerReply } from './protocol.js';
+import { WORKER_MARKER, type ModelDescriptor, type ReadyReply, type StateLayout, type StepReply, type StepRequest, type WorkerInit, type WorkerReply } from './protocol.js';
 import { WORKER_URL } from './worker.js';
 
 /** What a replica is asked to compute: its part of the batch, at the main copy's current state. */
-export interface ReplicaRequest {
-  /** Layout indices of state entries changed since this replica last received them. */
-  sync: number[];
-  training: boolean;
-  images: Float32Array;
-  labels: Int32Array;
-  shape: [number, number, number];
-  ignoreLabel: number;
-  grads: number[];
-  scale: number;
-}
+export type ReplicaRequest = Omit<StepRequest, 'type' | 'seq'>;
 
 export interface ReplicaResult {
   loss: number;
