@@ -9,6 +9,7 @@ import {
   concatSliceGrad,
   createOp,
   stackKernels,
+  stackedPointwiseOptions,
   getOpMeta,
   isZeroOp,
   registerOp,
@@ -182,8 +183,12 @@ describe('stacked ops = each op on each group (cpu)', () => {
   const E = 3;
   const GROUPS = 2;
 
-  for (const name of names) {
-    it(`${name}: same outputs and same gradients (input and every weight), ${E} edges, ${GROUPS} batch groups`, () => {
+  const cases = names.flatMap((name) =>
+    name.startsWith('sep_conv') ? (['block-diagonal', 'per-edge'] as const).map((pointwise) => ({ name, pointwise })) : [{ name, pointwise: 'auto' as const }],
+  );
+  for (const { name, pointwise } of cases) {
+    it(`${name}${pointwise === 'auto' ? '' : ` (${pointwise} 1×1 convs)`}: same outputs and same gradients (input and every weight), ${E} edges, ${GROUPS} batch groups`, () => {
+      stackedPointwiseOptions.mode = pointwise;
       const rng = new Rng(11);
       const ops: Op[] = Array.from({ length: E }, (_, e) => createOp(name, { name: `stack_${name}_${e}`, channels: C, stride: 1, affine: false, rng }));
       const x = normalTensor([GROUPS * 2, 6, 5, C], 12) as tf.Tensor4D;
@@ -223,8 +228,36 @@ describe('stacked ops = each op on each group (cpu)', () => {
       else expect(getOpMeta(name).stack).toBeTypeOf('function');
       tf.dispose([stacked.out, plain.out, ...Object.values(stacked.grads), ...Object.values(plain.grads), x, xVar]);
       ops.forEach((op) => op.dispose());
+      stackedPointwiseOptions.mode = 'auto';
     });
   }
+
+  it('auto takes per-edge 1×1 convs only for wide channels (C ≥ 32, E·C ≥ 96)', () => {
+    const countConvs = (channels: number, edges: number) => {
+      const rng = new Rng(5);
+      const ops = Array.from({ length: edges }, (_, e) => createOp('sep_conv_3x3', { name: `auto_${channels}_${e}`, channels, stride: 1, affine: false, rng }));
+      const x = normalTensor([1, 3, 3, channels], 6) as tf.Tensor4D;
+      const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
+      const original = engine.runKernel;
+      let convs = 0;
+      engine.runKernel = function (name: string, ...rest: unknown[]) {
+        if (name === 'Conv2D') convs++;
+        return original.call(this, name, ...rest);
+      };
+      try {
+        tf.tidy(() => applyStacked('sep_conv_3x3', ops, { x, relu: () => tf.relu(x), groups: 1 }).y);
+      } finally {
+        engine.runKernel = original;
+        x.dispose();
+        ops.forEach((op) => op.dispose());
+      }
+      return convs;
+    };
+    expect(countConvs(16, 5)).toBe(2);
+    expect(countConvs(32, 2)).toBe(2);
+    expect(countConvs(32, 3)).toBe(6);
+    expect(countConvs(64, 2)).toBe(4);
+  });
 
   it('falls back to each op on its own when the stacked form does not apply (affine BN)', () => {
     const rng = new Rng(3);

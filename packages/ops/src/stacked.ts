@@ -6,8 +6,8 @@ import { getOpMeta, isPreActivated, type Op, type StackInput, type StackOutput }
 /**
  * Edge stacking: the E ops of one kind that read the same tensor (all edges leaving one cell input)
  * run as one set of kernels on channel-stacked weights. Exact: every step is per channel (depthwise
- * convs, BN, ReLU) or block-diagonal (1×1 convs), and BN of a channel concatenation is the
- * concatenation of the BNs. The per-edge modules keep their variables; the stacked kernels are
+ * convs, BN, ReLU) or per edge (1×1 convs: block-diagonal, or one convolution per edge for wide
+ * channels), and BN of a channel concatenation is the concatenation of the BNs. The per-edge modules keep their variables; the stacked kernels are
  * concatenated from them on every call (one kernel, gradient a split).
  */
 
@@ -143,7 +143,44 @@ export function stackKernels(ts: readonly tf.Tensor4D[], axis: 2 | 3): tf.Tensor
   return tf.reshape(tf.transpose(stackOuter(ts), [1, 0, 2]), [k1, k2, c, e * d]);
 }
 
-/** (ReLU → depthwise → pointwise → BN) × 2 for E edges: ~12 kernels whatever E. */
+/**
+ * How a stack of E pointwise (1×1) convolutions runs. `block-diagonal`: one [E·C, E·C] convolution
+ * whose off-diagonal blocks are zero (few kernels, but E× the multiply-adds); `per-edge`: the input
+ * split into its E edges, one [C, C] convolution each, outputs concatenated (~2E more kernels, 1/E of
+ * the arithmetic). `auto` picks by the channels per edge (see `pointwisePerEdge`).
+ */
+export const stackedPointwiseOptions: { mode: 'auto' | 'block-diagonal' | 'per-edge' } = { mode: 'auto' };
+
+/**
+ * Measured on wasm (one stacked sep conv 5×5, forward + backward, E = 2, 3, 5, 5×5 to 81×81 pixels):
+ * per-edge wins at C ≥ 32 (up to 2× at C = 64) except E = 2 at C = 32 (a tie); at C = 8 and 16 the
+ * block-diagonal form wins at every size (XNNPACK's narrow 1×1 convolutions run far below its peak
+ * and the split, transpose and concatenation cost more than the zero blocks).
+ */
+function pointwisePerEdge(edges: number, channels: number): boolean {
+  const { mode } = stackedPointwiseOptions;
+  if (edges === 1 || mode === 'block-diagonal') return false;
+  return mode === 'per-edge' || (channels >= 32 && edges * channels >= 96);
+}
+
+/** [N, H, W, C·E] with channel c·E + e (a depthwise conv's multiplier) → edge-major e·C + c. */
+function channelToEdgeMajor(h: tf.Tensor4D, edges: number): tf.Tensor4D {
+  const [n, height, width, channels] = h.shape;
+  const c = channels / edges;
+  const t = tf.transpose(tf.reshape(h, [n * height * width, c, edges]), [0, 2, 1]);
+  return tf.reshape(t, [n, height, width, channels]);
+}
+
+/** Edge e's 1×1 kernel applied to edge e's channels of edge-major `h`, outputs edge-major. */
+function perEdgePointwise(h: tf.Tensor4D, kernels: readonly tf.Tensor4D[]): tf.Tensor4D {
+  const parts = tf.split(h, kernels.length, 3) as tf.Tensor4D[];
+  return concatSliceGrad(
+    parts.map((part, e) => tf.conv2d(part, kernels[e]!, 1, 'same')),
+    3,
+  );
+}
+
+/** (ReLU → depthwise → pointwise → BN) × 2 for E edges: ~12 kernels whatever E (block-diagonal 1×1s), ~2E more per-edge. */
 export function stackSepConv(ops: readonly Op[], input: StackInput): StackOutput | undefined {
   if (!ops.every((o): o is SepConv => o instanceof SepConv)) return undefined;
   const first = ops[0]!;
@@ -152,14 +189,17 @@ export function stackSepConv(ops: readonly Op[], input: StackInput): StackOutput
     o.dw1.spec.stride === 1 && o.dw1.spec.kernelSize === kernelSize && o.dw1.spec.dilation === dilation && !o.bn1.gamma && !o.bn2.gamma;
   if (!ops.every(compatible)) return undefined;
   const { groups } = input;
+  const perEdge = pointwisePerEdge(ops.length, input.x.shape[3]);
+  const pw1 = ops.map((o) => o.pw1.kernel as tf.Tensor4D);
+  const pw2 = ops.map((o) => o.pw2.kernel as tf.Tensor4D);
   // dw1 with channel multiplier E: output channel c·E + e is edge e's depthwise output of channel c.
   const dw1 = stackKernels(ops.map((o) => o.dw1.kernel as tf.Tensor4D), 3);
   let h = tf.depthwiseConv2d(input.relu(), dw1, 1, 'same', 'NHWC', dilation);
-  h = tf.conv2d(h, blockDiagonal(ops.map((o) => o.pw1.kernel as tf.Tensor4D), 'channel-major'), 1, 'same');
+  h = perEdge ? perEdgePointwise(channelToEdgeMajor(h, ops.length), pw1) : tf.conv2d(h, blockDiagonal(pw1, 'channel-major'), 1, 'same');
   h = tf.relu(batchNormalize(h, { groups, epsilon: first.bn1.epsilon }));
   const dw2 = stackKernels(ops.map((o) => o.dw2.kernel as tf.Tensor4D), 2);
   h = tf.depthwiseConv2d(h, dw2, 1, 'same', 'NHWC', dilation);
-  h = tf.conv2d(h, blockDiagonal(ops.map((o) => o.pw2.kernel as tf.Tensor4D), 'edge-major'), 1, 'same');
+  h = perEdge ? perEdgePointwise(h, pw2) : tf.conv2d(h, blockDiagonal(pw2, 'edge-major'), 1, 'same');
   return { y: batchNormalize(h, { groups, epsilon: first.bn2.epsilon }), shared: false };
 }
 
