@@ -8,6 +8,6 @@ export * from './memory.js';
 export * from './checkpoint.js';
 export * from './schemas/validate.js';
 export * from './schemas/genotype.js';
-export { registerMissingKernels, missingKernelsRegistered, FUSED_KERNEL_NAMES, columnDot, edgeWeightedSum, hasFusedKernels, reluGrad } from './kernels/index.js';
+export { registerMissingKernels, missingKernelsRegistered, FUSED_KERNEL_NAMES, columnDot, edgeWeightedSum, hasFusedKernels, reluGrad, sgdStep, type SgdStepOptions } from './kernels/index.js';
 export * from './schemas/builtin-genotypes.js';
 export * from './topology.js';

@@ -183,8 +183,9 @@ describe('stacked ops = each op on each group (cpu)', () => {
   const E = 3;
   const GROUPS = 2;
 
-  const cases = names.flatMap((name) =>
-    name.startsWith('sep_conv') ? (['block-diagonal', 'per-edge'] as const).map((pointwise) => ({ name, pointwise })) : [{ name, pointwise: 'auto' as const }],
+  type Pointwise = (typeof stackedPointwiseOptions)['mode'];
+  const cases = names.flatMap((name): { name: string; pointwise: Pointwise }[] =>
+    name.startsWith('sep_conv') ? (['block-diagonal', 'per-edge'] as const).map((pointwise) => ({ name, pointwise })) : [{ name, pointwise: 'auto' }],
   );
   for (const { name, pointwise } of cases) {
     it(`${name}${pointwise === 'auto' ? '' : ` (${pointwise} 1×1 convs)`}: same outputs and same gradients (input and every weight), ${E} edges, ${GROUPS} batch groups`, () => {

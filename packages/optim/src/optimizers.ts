@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { UserInputError, uniqueVariableName } from '@autodeeplab/core';
+import { UserInputError, sgdStep, uniqueVariableName } from '@autodeeplab/core';
 
 /** Named parameters an optimiser updates; the names key the gradients and the saved state. */
 export type NamedVariables = ReadonlyMap<string, tf.Variable>;

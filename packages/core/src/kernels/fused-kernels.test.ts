@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../backend.js';
 import { Rng } from '../rng.js';
-import { columnDot, edgeWeightedSum, hasFusedKernels, reluGrad } from './fused-kernels.js';
+import { columnDot, edgeWeightedSum, hasFusedKernels, reluGrad, sgdStep } from './fused-kernels.js';
 
 describe('fused ReLU gradient', () => {
   for (const backend of ['cpu', 'wasm'] as const) {
@@ -92,6 +92,44 @@ describe('edgeWeightedSum', () => {
         }
         tf.dispose([...tensors, weights, result]);
       }
+    });
+  }
+});
+
+describe('sgdStep', () => {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it(`on ${backend}: the same bits as the op-by-op update (weight decay, momentum, Nesterov on and off)`, async () => {
+      await initBackend({ backend });
+      const rng = new Rng(17);
+      const values = (n: number, scale: number) => Float32Array.from({ length: n }, () => scale * rng.normal());
+      const [w, g, v] = [tf.tensor(values(257, 1), [257]), tf.tensor(values(257, 0.1), [257]), tf.tensor(values(257, 0.3), [257])];
+      for (const weightDecay of [0, 3e-4]) {
+        for (const momentum of [0, 0.9]) {
+          for (const nesterov of [false, true]) {
+            const o = { learningRate: 0.025, momentum, weightDecay, nesterov };
+            // The op-by-op reference: PyTorch's update, each step a float32 tf op.
+            const expected = tf.tidy(() => {
+              const gd = weightDecay > 0 ? tf.add(g, tf.mul(w, weightDecay)) : g;
+              if (momentum === 0) return [tf.sub(w, tf.mul(gd, o.learningRate))];
+              const vNew = tf.add(tf.mul(v, momentum), gd);
+              const direction = nesterov ? tf.add(gd, tf.mul(vNew, momentum)) : vNew;
+              return [tf.sub(w, tf.mul(direction, o.learningRate)), vNew];
+            });
+            const next = sgdStep(w, g, momentum > 0 ? v : undefined, o);
+            const label = `wd ${weightDecay}, μ ${momentum}, nesterov ${nesterov}`;
+            expect(Array.from(next.param.dataSync()), label).toEqual(Array.from(expected[0]!.dataSync()));
+            if (momentum > 0) expect(Array.from(next.buffer!.dataSync()), label).toEqual(Array.from(expected[1]!.dataSync()));
+            else expect(next.buffer).toBeUndefined();
+            // A hand-checked entry: w − lr·(μ·v + g + wd·w) without Nesterov.
+            if (momentum > 0 && !nesterov) {
+              const [w0, g0, v0] = [w.dataSync()[0]!, g.dataSync()[0]!, v.dataSync()[0]!];
+              expect(next.param.dataSync()[0]).toBeCloseTo(w0 - 0.025 * (0.9 * v0 + g0 + weightDecay * w0), 6);
+            }
+            tf.dispose([...expected, next.param, ...(next.buffer ? [next.buffer] : [])]);
+          }
+        }
+      }
+      tf.dispose([w, g, v]);
     });
   }
 });

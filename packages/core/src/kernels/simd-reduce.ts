@@ -337,6 +337,48 @@ function reluMaskFunctionBody(): number[] {
   return [...uleb(locals.length + code.length), ...locals, ...code];
 }
 
+// sgdMomentum(w, g, v, wOut, vOut, nBytes, lrBits, muBits, wdBits, flags): one SGD-with-momentum
+// update of nBytes/4 floats (nBytes a positive multiple of 16), every operation an f32 lane op as in
+// the op-by-op form: g' = g + w·wd (flags bit 0), v' = v·μ + g', w' = w − lr·d with d = v' or, with
+// flags bit 1 (Nesterov), g' + v'·μ. lr, μ, wd are passed as their float32 bit patterns.
+const SG = { W: 0, G: 1, V: 2, WOUT: 3, VOUT: 4, N: 5, LR: 6, MU: 7, WD: 8, FLAGS: 9, I: 10, LRV: 11, MUV: 12, WDV: 13, WI: 14, GI: 15, VI: 16 } as const;
+const f32x4sub = simd(0xe5);
+const F32_REINTERPRET_I32 = 0xbe;
+const I32AND = 0x71;
+
+function sgdMomentumFunctionBody(): number[] {
+  const splat = (param: number, local: number) => [...get(param), F32_REINTERPRET_I32, ...f32x4splat, ...set(local)];
+  const at = (ptr: number) => [...get(ptr), ...get(SG.I), op.i32add];
+  const flag = (bit: number) => [...get(SG.FLAGS), op.i32const, bit, I32AND];
+  const code = [
+    ...splat(SG.LR, SG.LRV), ...splat(SG.MU, SG.MUV), ...splat(SG.WD, SG.WDV),
+    op.loop, op.void,
+    ...at(SG.W), ...v128load(0), ...set(SG.WI),
+    ...at(SG.G), ...v128load(0), ...set(SG.GI),
+    // g' = g + w·wd
+    ...flag(1), op.if, op.void,
+    ...get(SG.GI), ...get(SG.WI), ...get(SG.WDV), ...f32x4mul, ...f32x4add, ...set(SG.GI),
+    op.end,
+    // v' = v·μ + g'
+    ...at(SG.V), ...v128load(0), ...get(SG.MUV), ...f32x4mul, ...get(SG.GI), ...f32x4add, ...set(SG.VI),
+    ...at(SG.VOUT), ...get(SG.VI), ...v128store(0),
+    // w' = w − d·lr
+    ...at(SG.WOUT), ...get(SG.WI),
+    ...flag(2), op.if, V128,
+    ...get(SG.GI), ...get(SG.VI), ...get(SG.MUV), ...f32x4mul, ...f32x4add,
+    op.else,
+    ...get(SG.VI),
+    op.end,
+    ...get(SG.LRV), ...f32x4mul, ...f32x4sub, ...v128store(0),
+    ...addConst(SG.I, 16),
+    ...get(SG.I), ...get(SG.N), op.i32ltU, op.brIf, 0,
+    op.end,
+    op.end,
+  ];
+  const locals = [2, 1, I32, 6, V128];
+  return [...uleb(locals.length + code.length), ...locals, ...code];
+}
+
 function section(id: number, payload: number[]): number[] {
   return [id, ...uleb(payload.length), ...payload];
 }
@@ -350,6 +392,7 @@ const FUNCTIONS: readonly { name: string; params: number; body: () => number[] }
   { name: 'tapOuterStrided', params: 13, body: () => outerFunctionBody(true) },
   { name: 'channelAffine', params: 11, body: affineFunctionBody },
   { name: 'reluMask', params: 4, body: reluMaskFunctionBody },
+  { name: 'sgdMomentum', params: 10, body: sgdMomentumFunctionBody },
 ];
 
 function moduleBytes(): Uint8Array {
@@ -422,6 +465,7 @@ export type ChannelAffine = (
 ) => void;
 
 export type ReluMask = (x: number, dy: number, out: number, nBytes: number) => void;
+export type SgdMomentum = (w: number, g: number, v: number, wOut: number, vOut: number, nBytes: number, lrBits: number, muBits: number, wdBits: number, flags: number) => void;
 
 /** The slice of the WebAssembly JS API used here (this package's TS lib has no DOM/WebAssembly types). */
 export interface WasmMemory {
@@ -449,6 +493,7 @@ export interface SimdKernels {
   tapOuterStrided: TapOuterStrided;
   channelAffine: ChannelAffine;
   reluMask: ReluMask;
+  sgdMomentum: SgdMomentum;
 }
 
 /**
@@ -475,6 +520,7 @@ export function simdKernelsFor(memory: WasmMemory): SimdKernels | null {
     tapOuterStrided: instance.exports.tapOuterStrided as TapOuterStrided,
     channelAffine: instance.exports.channelAffine as ChannelAffine,
     reluMask: instance.exports.reluMask as ReluMask,
+    sgdMomentum: instance.exports.sgdMomentum as SgdMomentum,
   };
   instances.set(memory, kernels);
   return kernels;
