@@ -161,18 +161,14 @@ export class SGD extends SlotOptimizer {
   }
 
   step(gradients: NamedGradients, learningRate = this.learningRate): void {
-    const { momentum: mu, weightDecay: wd, nesterov } = this;
+    const options = { learningRate, momentum: this.momentum, weightDecay: this.weightDecay, nesterov: this.nesterov };
     tf.tidy(() => {
       this.forEachGradient(gradients, (name, param, grad) => {
-        const g = wd > 0 ? tf.add(grad, tf.mul(param, wd)) : grad;
-        let direction = g;
-        if (mu > 0) {
-          const buffer = this.slot('momentum', name);
-          const v = tf.add(tf.mul(buffer, mu), g);
-          buffer.assign(v);
-          direction = nesterov ? tf.add(g, tf.mul(v, mu)) : v;
-        }
-        param.assign(tf.sub(param, tf.mul(direction, learningRate)));
+        // One fused kernel per parameter where the backend has it (see sgdStep of @autodeeplab/core).
+        const buffer = this.momentum > 0 ? this.slot('momentum', name) : undefined;
+        const next = sgdStep(param, grad, buffer, options);
+        if (buffer) buffer.assign(next.buffer!);
+        param.assign(next.param);
       });
     });
     this.setIterations(this.count + 1);
