@@ -29,7 +29,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
 import { Rng, initBackend, trackMemory, type BackendName } from '../../packages/core/src/index.ts';
 import { Supernet, estimateCost } from '../../packages/search-space/src/index.ts';
-import { GradientWorkerPool, describeModel, disposeGradients, type Batch, type ParallelStepStats } from '../../packages/optim/src/index.ts';
+import { Adam, GradientWorkerPool, SGD, SearchConfigSchema, describeModel, disposeGradients, type Batch, type ParallelStepStats } from '../../packages/optim/src/index.ts';
 import { formatTable, intArg, parseArgs, timeIt, writeResults } from './common.ts';
 
 const PAPER = { layers: 12, blocks: 5, filterMultiplier: 8, scales: [4, 8, 16, 32] as (4 | 8 | 16 | 32)[], numClasses: 19 };
@@ -234,20 +234,27 @@ interface IterationContext {
 }
 
 /**
- * Times `repeats` bilevel iterations with `workers` backend instances. The updates are the same
- * tf.train optimisers either way (fresh per row); with a pool, the gradients it returns (by
- * state-dict path) are handed to them by variable name.
+ * Times `repeats` bilevel iterations with `workers` backend instances. The updates are the search
+ * loop's own optimisers (SGD with momentum and weight decay, Adam) with its default
+ * hyper-parameters, fresh per row, fed gradients by state-dict path either way.
  */
 async function timeIterations(net: Supernet, workers: number, c: IterationContext): Promise<IterationRow> {
-  const sgd = tf.train.momentum(0.025, 0.9);
-  const adam = tf.train.adam(3e-3, 0.5, 0.999);
+  const config = SearchConfigSchema.parse({});
   const pathOf = new Map<tf.Variable, string>();
   for (const [path, v] of net.stateDict()) pathOf.set(v, path);
   const named = (vars: tf.Variable[]) => new Map(vars.map((v) => [pathOf.get(v)!, v] as const));
   const weightMap = named(c.weights);
   const archMap = named(c.arch);
-  const byName = new Map([...net.stateDict()].map(([path, v]) => [path, v.name] as const));
-  const toNamed = (grads: Map<string, tf.Tensor>): tf.NamedTensorMap => Object.fromEntries([...grads].map(([path, g]) => [byName.get(path)!, g]));
+  const sgd = new SGD(weightMap, { learningRate: config.weightLr, momentum: config.momentum, weightDecay: config.weightDecay }, 'bench/sgd');
+  const adam = new Adam(
+    archMap,
+    { learningRate: config.archLr, beta1: config.archBeta1, beta2: config.archBeta2, epsilon: config.archEpsilon, weightDecay: config.archWeightDecay },
+    'bench/adam',
+  );
+  const byPath = (grads: tf.NamedTensorMap, vars: ReadonlyMap<string, tf.Variable>): Map<string, tf.Tensor> => {
+    const byName = new Map([...vars].map(([path, v]) => [v.name, path] as const));
+    return new Map(Object.entries(grads).map(([name, g]) => [byName.get(name)!, g] as const));
+  };
 
   let pool: GradientWorkerPool | undefined;
   let poolStartS: number | undefined;
@@ -262,20 +269,20 @@ async function timeIterations(net: Supernet, workers: number, c: IterationContex
     const iteration = async () => {
       if (!pool) {
         const w = c.forwardBackward(c.train.x, c.train.labels, c.weights);
-        sgd.applyGradients(w.grads as never);
+        sgd.step(byPath(w.grads, weightMap));
         tf.dispose([w.value, ...Object.values(w.grads)]);
         const a = c.forwardBackward(c.valid.x, c.valid.labels, c.arch);
-        adam.applyGradients(a.grads as never);
+        adam.step(byPath(a.grads, archMap));
         tf.dispose([a.value, ...Object.values(a.grads)]);
       } else {
         const w = await pool.gradients(weightMap, c.train.raw, IGNORE_LABEL);
         weightStep = pool.lastStep;
-        sgd.applyGradients(toNamed(w.gradients) as never);
+        sgd.step(w.gradients);
         disposeGradients(w.gradients);
         c.probe.sample();
         const a = await pool.gradients(archMap, c.valid.raw, IGNORE_LABEL);
         archStep = pool.lastStep;
-        adam.applyGradients(toNamed(a.gradients) as never);
+        adam.step(a.gradients);
         disposeGradients(a.gradients);
       }
       c.probe.sample();

@@ -60,8 +60,6 @@ export interface StepRequest {
   ignoreLabel: number;
   /** Layout indices of the parameters to differentiate. */
   grads: number[];
-  /** Multiplies the gradients written back (the part's weight in the combined loss). */
-  scale: number;
 }
 
 export interface StepReply {

@@ -2,7 +2,7 @@
  * The gradient worker: a second backend instance in a worker thread. It rebuilds the model from its
  * descriptor, then serves step requests: load the state entries the main thread changed, compute
  * the loss and gradients of its part of the batch with the same `computeGradients` as the main
- * thread, write them (scaled) into its output buffer.
+ * thread, write them into its output buffer (the main thread weights and sums the parts).
  *
  * This module is its own worker entry: started with the marker in `workerData`, it serves. That
  * keeps one file working from the sources (tests, through tsx) and from the bundled dist (the CLI),
@@ -64,16 +64,9 @@ class GradientWorker {
       for (const i of request.grads) {
         const e = entries[i]!;
         const g = result.gradients.get(e.path);
-        if (!g) {
-          this.output.fill(0, e.offset, e.offset + e.size);
-          continue;
-        }
-        const scaled = request.scale === 1 ? g : tf.tidy(() => tf.mul(g, request.scale));
-        try {
-          this.output.set(await scaled.data<'float32'>(), e.offset);
-        } finally {
-          if (scaled !== g) scaled.dispose();
-        }
+        // dataSync, not data(): thousands of variables, one event-loop turn each would add up.
+        if (g) this.output.set(g.dataSync() as Float32Array, e.offset);
+        else this.output.fill(0, e.offset, e.offset + e.size);
       }
     } finally {
       disposeGradients(result.gradients);
