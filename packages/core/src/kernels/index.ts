@@ -5,8 +5,9 @@ import { MAX_POOL_GRADIENT } from './maxpool-gradient.js';
 import { RESIZE_BILINEAR_GRADIENT } from './resize-gradient.js';
 import { WASM_KERNELS } from './wasm-kernels.js';
 import { WASM_COPY_KERNELS, rememberOriginalCopyKernels } from './wasm-copy-kernels.js';
+import { WASM_POOL_GRADIENT_KERNELS, rememberOriginalPoolGradientKernels } from './pool-gradients.js';
 
-const WASM_ALL: readonly KernelConfig[] = [...WASM_KERNELS, ...WASM_COPY_KERNELS];
+const WASM_ALL: readonly KernelConfig[] = [...WASM_KERNELS, ...WASM_COPY_KERNELS, ...WASM_POOL_GRADIENT_KERNELS];
 
 import { FUSED_GRADIENTS, FUSED_KERNELS } from './fused-kernels.js';
 
@@ -23,6 +24,7 @@ export function registerMissingKernels(): void {
   // own registration (at import) warn and override them.
   if (tf.getKernel('Conv2D', 'wasm') != null) {
     rememberOriginalCopyKernels();
+    rememberOriginalPoolGradientKernels();
     for (const config of WASM_ALL) installKernel(config);
   }
   // Kernel names of our own: no backend registers them, so they can be installed at any time.

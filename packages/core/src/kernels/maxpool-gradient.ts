@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, NamedAttrMap } from '@tensorflow/tfjs';
+import { wasmMaxPoolGradIsExact } from './pool-gradients.js';
 
 /**
  * MaxPool's gradient, working around tfjs-backend-wasm 4.22's MaxPoolGrad, which drops the gradient
- * of every window whose values are all negative (its running maximum starts at 0). On wasm the pooled
- * input and output are shifted to be ≥ 1 before the kernel runs: a shift moves no maximum, so the
+ * of every window whose values are all negative (its running maximum starts at 0). Where that kernel
+ * still runs (our SIMD replacement, pool-gradients.ts, does not apply: C not a multiple of 4, no
+ * SIMD) the pooled input and output are shifted to be ≥ 1 first: a shift moves no maximum, so the
  * routing of the gradient is unchanged (up to float32 rounding, which can only merge values closer
  * than about 1e-7 of their range — ties, whose routing is arbitrary anyway).
  */
@@ -25,8 +27,8 @@ export const MAX_POOL_GRADIENT: GradConfig = {
     return {
       x: () =>
         tf.tidy((): tf.Tensor => {
-          const [input, output] =
-            tf.getBackend() === 'wasm' ? shiftPositive(x, y) : ([x, y] as [tf.Tensor4D, tf.Tensor4D]);
+          const shift = tf.getBackend() === 'wasm' && !wasmMaxPoolGradIsExact(tf.backend(), x);
+          const [input, output] = shift ? shiftPositive(x, y) : ([x, y] as [tf.Tensor4D, tf.Tensor4D]);
           return tf.engine().runKernel('MaxPoolGrad', { dy: gradient, input, output }, kernelAttrs) as tf.Tensor;
         }),
     };

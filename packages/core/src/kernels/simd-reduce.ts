@@ -379,6 +379,60 @@ function sgdMomentumFunctionBody(): number[] {
   return [...uleb(locals.length + code.length), ...locals, ...code];
 }
 
+// maxPoolGrad(x, y, dy, dx, pixels, cBytes, xPixel, oPixel, tapRows, tapCols, xRow, xCol): the
+// max-pool gradient of a run of output pixels sharing one rectangle of valid taps. For each output
+// pixel and float32 channel c < cBytes/4, dy is added to dx at the FIRST tap (row-major) whose x
+// equals the pooled y (tfjs' routing: the first maximum of the window). x and dx point at the first
+// valid tap of the run's first pixel; the taps are xRow / xCol bytes apart, consecutive output
+// pixels xPixel bytes apart in x and dx and oPixel in y and dy. pixels, tapRows, tapCols ≥ 1.
+const MP = {
+  X: 0, Y: 1, DY: 2, DX: 3, PIX: 4, CB: 5, XPIX: 6, OPIX: 7, NP: 8, NQ: 9, XROW: 10, XCOL: 11,
+  C: 12, A: 13, B: 14, OFF: 15, ROW: 16, ADDR: 17, YV: 18, DV: 19, FOUND: 20, M: 21, ZERO: 22,
+} as const;
+const f32x4eq = simd(0x41);
+const v128andnot = simd(0x4f);
+const v128or = simd(0x50);
+
+function maxPoolGradFunctionBody(): number[] {
+  const loadAt = (ptr: number, off: number) => [...get(ptr), ...get(off), op.i32add, ...v128load(0)];
+  const code = [
+    ...F32_CONST_ZERO, ...f32x4splat, ...set(MP.ZERO),
+    op.loop, op.void, // output pixels
+    op.i32const, 0, ...set(MP.C),
+    op.loop, op.void, // channel quads
+    ...loadAt(MP.Y, MP.C), ...set(MP.YV),
+    ...loadAt(MP.DY, MP.C), ...set(MP.DV),
+    ...get(MP.ZERO), ...set(MP.FOUND),
+    ...get(MP.C), ...set(MP.ROW),
+    ...get(MP.NP), ...set(MP.A),
+    op.loop, op.void, // tap rows
+    ...get(MP.ROW), ...set(MP.OFF),
+    ...get(MP.NQ), ...set(MP.B),
+    op.loop, op.void, // tap columns
+    // m = (x == y) & ~found: the first maximum only.
+    ...loadAt(MP.X, MP.OFF), ...get(MP.YV), ...f32x4eq, ...get(MP.FOUND), ...v128andnot, ...set(MP.M),
+    // dx += m & dy
+    ...get(MP.DX), ...get(MP.OFF), op.i32add, ...set(MP.ADDR),
+    ...get(MP.ADDR), ...get(MP.ADDR), ...v128load(0), ...get(MP.M), ...get(MP.DV), ...v128and, ...f32x4add, ...v128store(0),
+    ...get(MP.FOUND), ...get(MP.M), ...v128or, ...set(MP.FOUND),
+    ...addLocal(MP.OFF, MP.XCOL),
+    ...decrement(MP.B), op.brIf, 0,
+    op.end,
+    ...addLocal(MP.ROW, MP.XROW),
+    ...decrement(MP.A), op.brIf, 0,
+    op.end,
+    ...addConst(MP.C, 16),
+    ...get(MP.C), ...get(MP.CB), op.i32ltU, op.brIf, 0,
+    op.end,
+    ...addLocal(MP.X, MP.XPIX), ...addLocal(MP.DX, MP.XPIX), ...addLocal(MP.Y, MP.OPIX), ...addLocal(MP.DY, MP.OPIX),
+    ...decrement(MP.PIX), op.brIf, 0,
+    op.end,
+    op.end,
+  ];
+  const locals = [2, 6, I32, 5, V128];
+  return [...uleb(locals.length + code.length), ...locals, ...code];
+}
+
 function section(id: number, payload: number[]): number[] {
   return [id, ...uleb(payload.length), ...payload];
 }
@@ -393,6 +447,7 @@ const FUNCTIONS: readonly { name: string; params: number; body: () => number[] }
   { name: 'channelAffine', params: 11, body: affineFunctionBody },
   { name: 'reluMask', params: 4, body: reluMaskFunctionBody },
   { name: 'sgdMomentum', params: 10, body: sgdMomentumFunctionBody },
+  { name: 'maxPoolGrad', params: 12, body: maxPoolGradFunctionBody },
 ];
 
 function moduleBytes(): Uint8Array {
@@ -465,6 +520,20 @@ export type ChannelAffine = (
 ) => void;
 
 export type ReluMask = (x: number, dy: number, out: number, nBytes: number) => void;
+export type MaxPoolGrad = (
+  x: number,
+  y: number,
+  dy: number,
+  dx: number,
+  pixels: number,
+  cBytes: number,
+  xPixel: number,
+  oPixel: number,
+  tapRows: number,
+  tapCols: number,
+  xRow: number,
+  xCol: number,
+) => void;
 export type SgdMomentum = (w: number, g: number, v: number, wOut: number, vOut: number, nBytes: number, lrBits: number, muBits: number, wdBits: number, flags: number) => void;
 
 /** The slice of the WebAssembly JS API used here (this package's TS lib has no DOM/WebAssembly types). */
@@ -494,6 +563,7 @@ export interface SimdKernels {
   channelAffine: ChannelAffine;
   reluMask: ReluMask;
   sgdMomentum: SgdMomentum;
+  maxPoolGrad: MaxPoolGrad;
 }
 
 /**
@@ -521,6 +591,7 @@ export function simdKernelsFor(memory: WasmMemory): SimdKernels | null {
     channelAffine: instance.exports.channelAffine as ChannelAffine,
     reluMask: instance.exports.reluMask as ReluMask,
     sgdMomentum: instance.exports.sgdMomentum as SgdMomentum,
+    maxPoolGrad: instance.exports.maxPoolGrad as MaxPoolGrad,
   };
   instances.set(memory, kernels);
   return kernels;
