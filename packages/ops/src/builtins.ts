@@ -268,6 +268,7 @@ export function registerBuiltinOps(): void {
       parameterCount: (s) => k * k * s.channels * s.channels + bnParameters(s),
       preActivation: 'relu',
       stack: stackDilConv,
+      replayedOutputs: 1,
     });
   }
 }

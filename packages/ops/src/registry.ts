@@ -59,6 +59,12 @@ export interface OpMeta {
    * instances (then `applyStacked` falls back to each op's own `apply`).
    */
   stack?: StackedApply;
+  /**
+   * Elements the stacked form routes through `StackInput.convolve` per element of its output
+   * (kept from the forward pass until the backward when a checkpoint replays them); for memory
+   * estimates. Default 0.
+   */
+  replayedOutputs?: number;
 }
 
 /** The input shared by the stacked ops: a tensor, its ReLU (computed once on demand) and batch groups. */
@@ -72,6 +78,12 @@ export interface StackInput {
    * apart, so the result equals running the ops on each group separately.
    */
   groups: number;
+  /**
+   * When present, the stacked form runs its expensive convolutions through it instead of
+   * `tf.conv2d(x, filter, 1, 'same', 'NHWC', dilation)` (same result): a gradient checkpoint keeps
+   * their outputs from the forward pass and replays them when it recomputes the forward.
+   */
+  convolve?: (x: tf.Tensor4D, filter: tf.Tensor4D, dilation: number) => tf.Tensor4D;
 }
 
 /**

@@ -214,7 +214,7 @@ export function stackDilConv(ops: readonly Op[], input: StackInput): StackOutput
   const kernel = stackKernels(ops.map((o) => o.conv.kernel as tf.Tensor4D), 3);
   // A direct dilated conv: @autodeeplab/core registers its gradient, and on wasm it is several times
   // faster than the space-to-batch form that AtrousConv2d uses.
-  const h = tf.conv2d(input.relu(), kernel, 1, 'same', 'NHWC', rate);
+  const h = input.convolve ? input.convolve(input.relu(), kernel, rate) : tf.conv2d(input.relu(), kernel, 1, 'same', 'NHWC', rate);
   return { y: batchNormalize(h, { groups: input.groups, epsilon: first.bn.epsilon }), shared: false };
 }
 

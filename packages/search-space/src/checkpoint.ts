@@ -23,6 +23,8 @@ export function checkpoint(
   variables: readonly tf.Variable[],
   /** Indices of inputs whose gradient is not wanted: zero, not computed. */
   constantInputs: ReadonlySet<number> = new Set(),
+  /** Called just before and just after the recomputation (e.g. a `ConvReplay`'s replay / dispose). */
+  recompute?: { before(): void; after(): void },
 ): tf.Tensor {
   const m = inputs.length;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -36,6 +38,7 @@ export function checkpoint(
         // A gradient computation inside the outer backward pass: tfjs resets the (global) active
         // tape when it ends, which the outer pass still needs for its own clean-up; restore it.
         const outerTape = engine.state.activeTape;
+        recompute?.before();
         try {
           const differentiated = saved.filter((_, i) => !constantInputs.has(i));
           const wrt = [...differentiated, ...variables];
@@ -45,6 +48,7 @@ export function checkpoint(
           return [...saved, ...variables].map((t) => byTensor.get(t) ?? tf.zerosLike(t));
         } finally {
           engine.state.activeTape = outerTape;
+          recompute?.after();
         }
       },
     };

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng, TrellisTopology, memorySource, type MemorySource, type Scale } from '@autodeeplab/core';
 import { SearchASPP } from '@autodeeplab/heads';
-import { ReLUConvBN, countOpParameters, createOp, isPreActivated, isZeroOp } from '@autodeeplab/ops';
+import { ReLUConvBN, countOpParameters, createOp, getOpMeta, isPreActivated, isZeroOp } from '@autodeeplab/ops';
 import {
   blockChannels,
   cellChannels,
@@ -40,7 +40,8 @@ export interface CostEstimate {
    * Estimated peak memory of one training step (forward + backward, gradients of every parameter)
    * of the default forward (stacked, one checkpoint per trellis node), on top of the weights and the
    * input: the parameters' gradients; the stem's and heads' tapes and the node outputs the
-   * checkpoints keep, with their gradients; and the largest node's recomputation — its tape and its
+   * checkpoints keep, with their gradients; the atrous convolutions' outputs the nodes keep for
+   * their recomputation (`replayedOutputs` of the ops); and the largest node's recomputation — its tape and its
    * intermediates' gradients (tfjs keeps every gradient until the backward pass that made it ends,
    * for a checkpointed node its own), counted as the per-op tape of that node, which it measures
    * close to. Within 0.84–0.95 of the measured peak on the configs and sizes tried (README).
@@ -224,6 +225,7 @@ function walk(config: SearchSpaceConfig, input: CostInput, measure: boolean): Co
     let nodeTapes = 0;
     let largestNodeTape = 0;
     let nodeOutputs = 0;
+    let nodeReplays = 0;
 
     // Stem: two 3×3 stride-2 conv-BN(affine)-ReLU.
     const p2 = nodeSize(height, 2) * nodeSize(width, 2);
@@ -274,6 +276,8 @@ function walk(config: SearchSpaceConfig, input: CostInput, measure: boolean): Co
         const edgeRuns = hasPrevPrev ? blocks + calls * (edgesPerCell - blocks) : calls * edgesPerCell;
         macs += edgeRuns * positions(scale) * opMacs;
         node.addScaled(edgeRuns * elems, opSum);
+        // Convolution outputs a checkpointed node keeps from its forward pass until its backward.
+        nodeReplays += edgeRuns * elems * ops.reduce((sum, name) => sum + (getOpMeta(name).replayedOutputs ?? 0), 0);
         // Per call: the ReLUs of blocks 1..B−1 (read by later blocks) save the blocks; the concat saves
         // all blocks; the β-weighted sum saves the concatenation.
         node.addSaved(calls * elems * ((anyPreActivated ? blocks - 1 : 0) + (blocks > 1 ? 2 * blocks : blocks)));
@@ -298,13 +302,14 @@ function walk(config: SearchSpaceConfig, input: CostInput, measure: boolean): Co
 
     const arch = edgesPerCell * ops.length + topology.betaSize;
     // The checkpointed step: every gradient of the parameters, the stem's and heads' tapes, the node
-    // outputs kept by the checkpoints and their gradients, the heads' gradients (made first), then
+    // outputs kept by the checkpoints and their gradients, the convolution outputs the nodes keep for
+    // their recomputation (all alive when the backward starts), the heads' gradients (made first), then
     // the larger of the largest node's recomputation (its tape and its intermediates' gradients,
     // freed when its backward pass ends) and the stem's gradients (made last). The stacked node
     // keeps much less than the per-op forward this walk models (shared ReLUs, stacked kernels,
     // buffers shared by saved tensors); its tape plus gradients measure about the per-op tape of
     // the node (see the README), which stands for it.
-    const peak = params + arch + stem.kept + heads.kept + heads.forward + 2 * nodeOutputs + Math.max(largestNodeTape, stem.forward);
+    const peak = params + arch + stem.kept + heads.kept + heads.forward + 2 * nodeOutputs + nodeReplays + Math.max(largestNodeTape, stem.forward);
     return {
       parameters: { total: params + arch, arch, weight: params },
       multiAdds: macs * batch,

@@ -16,6 +16,7 @@ export class StackedTensor implements StackInput {
   constructor(
     readonly x: tf.Tensor4D,
     readonly groups: number,
+    readonly convolve?: StackInput['convolve'],
   ) {}
 
   readonly relu = (): tf.Tensor4D => {
@@ -155,7 +156,7 @@ export function applyStackedCell(cell: SearchCell, inputs: StackedCellInputs, al
   }
   for (let block = 1; block < blocks; block++) {
     const out = tf.reshape(tf.slice(acc, [block - 1, 0], [1, pixels * c]), [m, h, w, c]) as tf.Tensor4D;
-    const feeds = runGroup(new StackedTensor(out, groups), [`block${block}`]);
+    const feeds = runGroup(new StackedTensor(out, groups, prev.convolve), [`block${block}`]);
     acc = tf.add(acc, tf.pad(feeds, [[block, 0], [0, 0]]));
   }
   const blockMajor = tf.reshape(acc, [blocks, pixels, c]);

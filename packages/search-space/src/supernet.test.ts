@@ -166,6 +166,36 @@ describe('Supernet training step (wasm)', () => {
     net.dispose();
   });
 
+  it('replays the atrous convolutions in the checkpoints\' recomputation: a training step runs each once', async () => {
+    await initBackend({ backend: 'wasm' });
+    const net = new Supernet(TINY, { name: 'replay' });
+    const x = input([2, 17, 17, 3], 5);
+    // Launches of dilated convolutions (only the cells' atrous ops are dilated) in `run`.
+    const dilated = (run: () => void) => {
+      let count = 0;
+      const engine = tf.engine() as unknown as { runKernel: (...args: unknown[]) => unknown };
+      const original = engine.runKernel;
+      engine.runKernel = (...args: unknown[]) => {
+        const attrs = args[2] as { dilations?: number | number[] } | undefined;
+        if (args[0] === 'Conv2D' && [attrs?.dilations ?? 1].flat().some((d) => d > 1)) count++;
+        return original.apply(engine, args);
+      };
+      try {
+        run();
+      } finally {
+        engine.runKernel = original;
+      }
+      return count;
+    };
+    const forward = dilated(() => tf.tidy(() => void net.forward(x).dataSync()));
+    const training = dilated(() => tf.dispose([...step(net, x, 0).values()]));
+    expect(forward).toBeGreaterThan(0);
+    // Without the replay the recomputation would run every one of them again (2 × forward).
+    expect(training).toBe(forward);
+    x.dispose();
+    net.dispose();
+  });
+
   it('keeps tf.memory().numTensors flat across steps', async () => {
     await initBackend({ backend: 'wasm' });
     const net = new Supernet(TINY, { name: 'leaks' });

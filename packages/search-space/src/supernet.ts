@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module, Rng, TrellisTopology, UserInputError, resizeBilinear, type Scale, type TrellisEdge } from '@autodeeplab/core';
 import { SearchASPP } from '@autodeeplab/heads';
-import { ReLUConvBN, batchNormalize, concatSliceGrad } from '@autodeeplab/ops';
+import { ReLUConvBN, batchNormalize, concatSliceGrad, type StackInput } from '@autodeeplab/ops';
 import { Activation } from './activation.js';
 import { SearchCell, type CellCall, type EdgeWeights } from './cell.js';
 import {
@@ -16,6 +16,7 @@ import {
 import { StemLayer } from './transition.js';
 import { AlphaColumns, StackedTensor, applyStackedCell } from './stacked-cell.js';
 import { checkpoint } from './checkpoint.js';
+import { ConvReplay, recordingGradients } from './replay.js';
 
 export interface SupernetOptions {
   /** Module name, the prefix of every variable name (default 'supernet'). */
@@ -81,6 +82,8 @@ export class Supernet extends Module {
   private readonly transitions = new Map<number, ReLUConvBN>();
   private readonly prevPrev = new Map<string, ReLUConvBN>();
   private readonly heads = new Map<Scale, SearchASPP>();
+  /** The replays of the last stacked forward (each freed by its node's backward; leftovers by the next forward). */
+  private pendingReplays: ConvReplay[] = [];
 
   constructor(config: SearchSpaceConfigInput | SearchSpaceConfig = {}, options: SupernetOptions = {}) {
     super(options.name ?? 'supernet');
@@ -185,6 +188,8 @@ export class Supernet extends Module {
    */
   private trellisStacked(x: tf.Tensor4D, beta: tf.Scalar[], checkpointed: boolean, gradientTargets?: readonly tf.Variable[]): Map<Scale, tf.Tensor4D> {
     const [, height, width] = x.shape;
+    // A forward whose backward never ran (or never reached some nodes) left kept outputs behind.
+    this.releaseReplays();
     const targets = gradientTargets ? new Set(gradientTargets) : undefined;
     const wanted = (v: tf.Variable) => targets === undefined || targets.has(v);
     const alphaHat = this.normalizedAlpha();
@@ -197,7 +202,11 @@ export class Supernet extends Module {
         const pp = this.prevPrev.get(`${layer}/${scale}`);
         // Inputs: the calls' sources, the prev_prev source (if any), softmax(α), the calls' β̂.
         const inputs: tf.Tensor[] = [...incoming.map((e) => previous.get(e.from)!), ...(pp ? [history[layer - 2]!.get(scale)!] : []), alphaHat, ...incoming.map((e) => beta[e.index]!)];
-        const node = (xs: readonly tf.Tensor[]) => this.stackedNode(layer, scale, height, width, xs, wanted(this.alpha));
+        const cellParameters = this.cells.get(`${layer}/${scale}`)!.parameters();
+        // A checkpointed node under a gradient tape keeps its atrous convs' outputs for the recomputation.
+        const replay = checkpointed && recordingGradients() ? new ConvReplay(cellParameters.some(wanted)) : undefined;
+        if (replay) this.pendingReplays.push(replay);
+        const node = (xs: readonly tf.Tensor[]) => this.stackedNode(layer, scale, height, width, xs, wanted(this.alpha), replay?.convolve);
         if (!checkpointed) {
           current.set(scale, node(inputs));
           continue;
@@ -205,14 +214,15 @@ export class Supernet extends Module {
         const variables = [
           ...incoming.flatMap((e) => this.transitions.get(e.index)!.parameters()),
           ...(pp ? pp.parameters() : []),
-          ...this.cells.get(`${layer}/${scale}`)!.parameters(),
+          ...cellParameters,
         ].filter(wanted);
         // softmax(α) and the β̂ are inputs: constants when α or β is not differentiated.
         const alphaIndex = incoming.length + (pp ? 1 : 0);
         const constants = new Set<number>();
         if (!wanted(this.alpha)) constants.add(alphaIndex);
         if (!wanted(this.beta)) incoming.forEach((_, i) => constants.add(alphaIndex + 1 + i));
-        current.set(scale, checkpoint(node, inputs, variables, constants) as tf.Tensor4D);
+        const hooks = replay && { before: () => replay.replay(), after: () => replay.dispose() };
+        current.set(scale, checkpoint(node, inputs, variables, constants, hooks) as tf.Tensor4D);
       }
       history.push(current);
     }
@@ -223,7 +233,15 @@ export class Supernet extends Module {
    * One node of the stacked trellis from `xs` = [the calls' source nodes…, prev_prev source?,
    * softmax(α), the calls' β̂…] (see trellisStacked).
    */
-  private stackedNode(layer: number, scale: Scale, height: number, width: number, xs: readonly tf.Tensor[], alphaDifferentiated: boolean): tf.Tensor4D {
+  private stackedNode(
+    layer: number,
+    scale: Scale,
+    height: number,
+    width: number,
+    xs: readonly tf.Tensor[],
+    alphaDifferentiated: boolean,
+    convolve: StackInput['convolve'],
+  ): tf.Tensor4D {
     const [h, w] = [nodeSize(height, scale), nodeSize(width, scale)];
     const incoming = this.topology.incoming(layer, scale);
     const k = incoming.length;
@@ -237,10 +255,20 @@ export class Supernet extends Module {
       const t = this.transitions.get(e.index)!;
       return t.conv.apply(tf.relu(e.direction === 'up' ? resizeBilinear(sources[i]!, h, w) : sources[i]!));
     });
-    const prev = new StackedTensor(this.normalizeAs(this.transitions.get(incoming[0]!.index)!, concatSliceGrad(convs, 0), k), k);
-    const prevPrev = pp && ppSource ? new StackedTensor(this.normalizeAs(pp, pp.conv.apply(tf.relu(ppSource)), 1), 1) : undefined;
+    const prev = new StackedTensor(this.normalizeAs(this.transitions.get(incoming[0]!.index)!, concatSliceGrad(convs, 0), k), k, convolve);
+    const prevPrev = pp && ppSource ? new StackedTensor(this.normalizeAs(pp, pp.conv.apply(tf.relu(ppSource)), 1), 1, convolve) : undefined;
     const cells = applyStackedCell(this.cells.get(`${layer}/${scale}`)!, { prev, prevPrev }, alpha);
     return combineCalls(cells, weights);
+  }
+
+  private releaseReplays(): void {
+    for (const replay of this.pendingReplays) replay.dispose();
+    this.pendingReplays = [];
+  }
+
+  override dispose(): void {
+    this.releaseReplays();
+    super.dispose();
   }
 
   /** Batch-statistics BN with the epsilon of `module`'s (non-affine) BN. */
