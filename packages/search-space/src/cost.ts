@@ -223,7 +223,9 @@ function walk(config: SearchSpaceConfig, input: CostInput, measure: boolean): Co
     const stem = new Ledger();
     const heads = new Ledger();
     let nodeTapes = 0;
-    let largestNodeTape = 0;
+    // The largest recomputation, with the replayed outputs still alive then (those of the nodes up to
+    // it: the backward runs from the last layer to the first).
+    let largestRecompute = 0;
     let nodeOutputs = 0;
     let nodeReplays = 0;
 
@@ -282,7 +284,7 @@ function walk(config: SearchSpaceConfig, input: CostInput, measure: boolean): Co
         // all blocks; the β-weighted sum saves the concatenation.
         node.addSaved(calls * elems * ((anyPreActivated ? blocks - 1 : 0) + (blocks > 1 ? 2 * blocks : blocks)));
         nodeTapes += node.kept;
-        largestNodeTape = Math.max(largestNodeTape, node.kept);
+        largestRecompute = Math.max(largestRecompute, nodeReplays + node.kept);
         // The node output, saved by the next layer's ReLU (or by the head's convs, counted in its probe).
         if (layer < layers) nodeOutputs += blocks * elems;
       }
@@ -302,14 +304,15 @@ function walk(config: SearchSpaceConfig, input: CostInput, measure: boolean): Co
 
     const arch = edgesPerCell * ops.length + topology.betaSize;
     // The checkpointed step: every gradient of the parameters, the stem's and heads' tapes, the node
-    // outputs kept by the checkpoints and their gradients, the convolution outputs the nodes keep for
-    // their recomputation (all alive when the backward starts), the heads' gradients (made first), then
-    // the larger of the largest node's recomputation (its tape and its intermediates' gradients,
-    // freed when its backward pass ends) and the stem's gradients (made last). The stacked node
+    // outputs kept by the checkpoints and their gradients, the heads' gradients (made first), then
+    // the largest of: the convolution outputs the nodes keep for their recomputation (all alive as
+    // the backward starts, each freed after its node's backward), a node's recomputation
+    // (its tape and its intermediates' gradients, freed when its backward pass ends) with the kept
+    // outputs of the nodes before it, and the stem's gradients (made last). The stacked node
     // keeps much less than the per-op forward this walk models (shared ReLUs, stacked kernels,
     // buffers shared by saved tensors); its tape plus gradients measure about the per-op tape of
     // the node (see the README), which stands for it.
-    const peak = params + arch + stem.kept + heads.kept + heads.forward + 2 * nodeOutputs + nodeReplays + Math.max(largestNodeTape, stem.forward);
+    const peak = params + arch + stem.kept + heads.kept + heads.forward + 2 * nodeOutputs + Math.max(nodeReplays, largestRecompute, stem.forward);
     return {
       parameters: { total: params + arch, arch, weight: params },
       multiAdds: macs * batch,
