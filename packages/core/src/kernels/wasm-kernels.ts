@@ -129,19 +129,16 @@ export const convFilterGradPaths = { simd: 0, xnnpack: 0 };
 /** How often each path of the regular input gradient ran. */
 export const convInputGradPaths = { simd: 0, xnnpack: 0 };
 
-/** Above this many multiply-adds XNNPACK's GEMM throughput outweighs its fixed costs for the input gradient. */
-const INPUT_GRAD_SIMD_MAX_MACS = 100e6;
-
 /**
  * Whether the SIMD input gradient is expected to beat the XNNPACK formulation (zero insertion, pads,
- * a flipped filter and a stride-1 convolution whose operator is created afresh on every call: about
- * 0.1–3.5 ms of fixed cost). Measured (`--suite filter-grads`): SIMD wins or ties up to the 3×3
- * convolutions at [2,64,64,32] / [2,128,128,16] (75 M MACs) and loses at 5×5 ones there (210 M).
+ * a flipped filter and a stride-1 convolution whose operator is created afresh on every call).
+ * Measured on the supernet's shapes and the kernel benchmark's (2026-11-30, min of 7): SIMD wins or
+ * ties at every one, most at the dilated 5×5 convolutions of the deep levels (e.g. [2,11,11,64] →
+ * 320 channels: 12.5 against 38.4 ms; [3,41,41,16] → 80: 36.8 against 59.9 ms); an earlier limit of
+ * 100 M multiply-adds sent exactly those to XNNPACK.
  */
 export function convInputGradPrefersSimd(g: ConvGeometry): boolean {
-  if (g.inC % 4 !== 0) return false;
-  const macs = g.batch * g.outH * g.outW * g.kh * g.kw * g.inC * g.outC;
-  return macs <= INPUT_GRAD_SIMD_MAX_MACS;
+  return g.inC % 4 === 0;
 }
 
 /** `simd`: 'auto' uses the size heuristic; 'always' / 'never' force a path where possible (benchmarks). */
