@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { KernelReplacements } from './replaced-kernels.js';
 import { kernelPrims } from './prims.js';
 import { isWasmHeapBackend, offsetOf, simdOnHeap } from './wasm-heap.js';
 
@@ -23,13 +24,7 @@ interface PoolAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-const original = new Map<string, KernelFunc>();
-
-function fallback(name: string, args: Parameters<KernelFunc>[0]): TensorInfo | TensorInfo[] {
-  const kernel = original.get(name);
-  if (kernel == null) throw new Error(`${name}: tfjs-backend-wasm's own kernel was not found`);
-  return kernel(args);
-}
+const fallback = (name: string, args: Parameters<KernelFunc>[0]): TensorInfo | TensorInfo[] => POOL_GRADIENT_KERNELS.fallback(name, args);
 
 function poolInfo(inputShape: readonly number[], attrs: PoolAttrs): tf.backend_util.Conv2DInfo {
   return tf.backend_util.computePool2DInfo(inputShape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
@@ -37,7 +32,7 @@ function poolInfo(inputShape: readonly number[], attrs: PoolAttrs): tf.backend_u
 
 /** Whether our SIMD MaxPoolGrad takes an input of this shape and dtype on `backend` (it routes negative windows too). */
 export function wasmMaxPoolGradIsExact(backend: unknown, x: { shape: readonly number[]; dtype: string }): boolean {
-  return original.has('MaxPoolGrad') && x.dtype === 'float32' && x.shape[3]! % 4 === 0 && simdOnHeap(backend) != null;
+  return POOL_GRADIENT_KERNELS.hasOriginal('MaxPoolGrad') && x.dtype === 'float32' && x.shape[3]! % 4 === 0 && simdOnHeap(backend) != null;
 }
 
 /** The tap index range [t0, t1) of a window starting at `start` that lies inside [0, size). */
@@ -109,17 +104,14 @@ const avgPoolGradKernel: KernelFunc = (args) => {
   }
 };
 
-const REPLACED: readonly [string, KernelFunc][] = [
+const POOL_GRADIENT_KERNELS = new KernelReplacements(BACKEND, [
   ['MaxPoolGrad', maxPoolGradKernel],
   ['AvgPoolGrad', avgPoolGradKernel],
-];
+]);
 
-export const WASM_POOL_GRADIENT_KERNELS: readonly KernelConfig[] = REPLACED.map(([kernelName, kernelFunc]) => ({ kernelName, backendName: BACKEND, kernelFunc }));
+export const WASM_POOL_GRADIENT_KERNELS = POOL_GRADIENT_KERNELS.configs;
 
 /** Keeps tfjs-backend-wasm's kernels that ours replace (call before replacing them). */
 export function rememberOriginalPoolGradientKernels(): void {
-  for (const [name, ours] of REPLACED) {
-    const existing = tf.getKernel(name, BACKEND);
-    if (existing != null && existing.kernelFunc !== ours) original.set(name, existing.kernelFunc);
-  }
+  POOL_GRADIENT_KERNELS.remember();
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { KernelReplacements } from './replaced-kernels.js';
 import { isWasmHeapBackend, type WasmHeapBackend } from './wasm-heap.js';
 
 /**
@@ -15,14 +16,8 @@ const BACKEND = 'wasm';
 
 type Args = Parameters<KernelFunc>[0];
 
-/** The kernels these replace, kept to serve what ours do not handle (string tensors). */
-const original = new Map<string, KernelFunc>();
-
-function fallback(name: string, args: Args): TensorInfo | TensorInfo[] {
-  const kernel = original.get(name);
-  if (kernel == null) throw new Error(`wasm ${name}: the original kernel is not available`);
-  return kernel(args);
-}
+/** Serves what ours do not handle (string tensors) with the backend's own kernels. */
+const fallback = (name: string, args: Args): TensorInfo | TensorInfo[] => COPY_KERNELS.fallback(name, args);
 
 const identityKernel: KernelFunc = (args) => {
   const x = (args.inputs as { x: TensorInfo }).x;
@@ -108,19 +103,16 @@ const splitVKernel: KernelFunc = (args) => {
   });
 };
 
-const REPLACED: readonly [string, KernelFunc][] = [
+const COPY_KERNELS = new KernelReplacements(BACKEND, [
   ['Identity', identityKernel],
   ['Slice', sliceKernel],
   ['SplitV', splitVKernel],
-];
+]);
 
-/** Our configs; `rememberOriginals` first keeps the backend's own kernels for the fallbacks. */
-export const WASM_COPY_KERNELS: readonly KernelConfig[] = REPLACED.map(([kernelName, kernelFunc]) => ({ kernelName, backendName: BACKEND, kernelFunc }));
+/** Our configs; `rememberOriginalCopyKernels` first keeps the backend's own kernels for the fallbacks. */
+export const WASM_COPY_KERNELS = COPY_KERNELS.configs;
 
 /** Keeps tfjs-backend-wasm's kernels that ours replace (call before replacing them). */
 export function rememberOriginalCopyKernels(): void {
-  for (const [name, ours] of REPLACED) {
-    const existing = tf.getKernel(name, BACKEND);
-    if (existing != null && existing.kernelFunc !== ours) original.set(name, existing.kernelFunc);
-  }
+  COPY_KERNELS.remember();
 }
