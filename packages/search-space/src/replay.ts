@@ -42,9 +42,18 @@ export class ConvReplay {
   }
 }
 
+interface EngineState {
+  state: { gradientDepth: number; activeTape: unknown };
+}
+
 /** Whether a gradient tape is recording (inside tf.grad / variableGrads / engine.gradients). */
 export function recordingGradients(): boolean {
-  return (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
+  return (tf.engine() as unknown as EngineState).state.gradientDepth > 0;
+}
+
+/** The gradient tape being recorded (an object of tfjs' engine), or null outside one. */
+export function activeTape(): unknown {
+  return (tf.engine() as unknown as EngineState).state.activeTape ?? null;
 }
 
 /**

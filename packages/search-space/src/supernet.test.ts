@@ -196,6 +196,25 @@ describe('Supernet training step (wasm)', () => {
     net.dispose();
   });
 
+  it('two forwards in one gradient computation: the second keeps the first one\'s replayed outputs', async () => {
+    await initBackend({ backend: 'wasm' });
+    const net = new Supernet(TINY, { name: 'two_forwards' });
+    const [x1, x2] = [input([2, 17, 17, 3], 1), input([2, 17, 17, 3], 2)];
+    const vars = net.archParameters();
+    const both = tf.variableGrads(() => tf.add(loss(net.forward(x1), 3), loss(net.forward(x2), 4)) as tf.Scalar, vars);
+    const one = tf.variableGrads(() => loss(net.forward(x1), 3), vars);
+    const two = tf.variableGrads(() => loss(net.forward(x2), 4), vars);
+    for (const v of vars) {
+      const sum = tf.add(one.grads[v.name]!, two.grads[v.name]!);
+      const scale = Math.max(...Array.from(sum.dataSync(), Math.abs));
+      const worst = Math.max(...Array.from(tf.sub(both.grads[v.name]!, sum).dataSync(), Math.abs));
+      expect(worst, v.name).toBeLessThan(1e-5 * scale);
+    }
+    tf.dispose([both, one, two].flatMap((g) => [g.value, ...Object.values(g.grads)]));
+    tf.dispose([x1, x2]);
+    net.dispose();
+  });
+
   it('keeps tf.memory().numTensors flat across steps', async () => {
     await initBackend({ backend: 'wasm' });
     const net = new Supernet(TINY, { name: 'leaks' });

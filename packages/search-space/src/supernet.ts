@@ -16,7 +16,7 @@ import {
 import { StemLayer } from './transition.js';
 import { AlphaColumns, StackedTensor, applyStackedCell } from './stacked-cell.js';
 import { checkpoint } from './checkpoint.js';
-import { ConvReplay, recordingGradients } from './replay.js';
+import { ConvReplay, activeTape, recordingGradients } from './replay.js';
 
 export interface SupernetOptions {
   /** Module name, the prefix of every variable name (default 'supernet'). */
@@ -82,8 +82,12 @@ export class Supernet extends Module {
   private readonly transitions = new Map<number, ReLUConvBN>();
   private readonly prevPrev = new Map<string, ReLUConvBN>();
   private readonly heads = new Map<Scale, SearchASPP>();
-  /** The replays of the last stacked forward (each freed by its node's backward; leftovers by the next forward). */
-  private pendingReplays: ConvReplay[] = [];
+  /**
+   * The replays of stacked forwards and the tapes they were recorded on: each is freed by its node's
+   * backward; leftovers (a backward that never ran or never reached a node) by the next forward
+   * outside that tape.
+   */
+  private pendingReplays: { replay: ConvReplay; tape: unknown }[] = [];
 
   constructor(config: SearchSpaceConfigInput | SearchSpaceConfig = {}, options: SupernetOptions = {}) {
     super(options.name ?? 'supernet');
@@ -188,8 +192,8 @@ export class Supernet extends Module {
    */
   private trellisStacked(x: tf.Tensor4D, beta: tf.Scalar[], checkpointed: boolean, gradientTargets?: readonly tf.Variable[]): Map<Scale, tf.Tensor4D> {
     const [, height, width] = x.shape;
-    // A forward whose backward never ran (or never reached some nodes) left kept outputs behind.
-    this.releaseReplays();
+    // Outputs kept by forwards of other (finished) tapes whose backward never reached them.
+    this.releaseReplays(activeTape());
     const targets = gradientTargets ? new Set(gradientTargets) : undefined;
     const wanted = (v: tf.Variable) => targets === undefined || targets.has(v);
     const alphaHat = this.normalizedAlpha();
@@ -205,7 +209,7 @@ export class Supernet extends Module {
         const cellParameters = this.cells.get(`${layer}/${scale}`)!.parameters();
         // A checkpointed node under a gradient tape keeps its atrous convs' outputs for the recomputation.
         const replay = checkpointed && recordingGradients() ? new ConvReplay(cellParameters.some(wanted)) : undefined;
-        if (replay) this.pendingReplays.push(replay);
+        if (replay) this.pendingReplays.push({ replay, tape: activeTape() });
         const node = (xs: readonly tf.Tensor[]) => this.stackedNode(layer, scale, height, width, xs, wanted(this.alpha), replay?.convolve);
         if (!checkpointed) {
           current.set(scale, node(inputs));
@@ -261,13 +265,17 @@ export class Supernet extends Module {
     return combineCalls(cells, weights);
   }
 
-  private releaseReplays(): void {
-    for (const replay of this.pendingReplays) replay.dispose();
-    this.pendingReplays = [];
+  /** Frees the kept outputs of every replay not recorded on `keepTape` (all with null). */
+  private releaseReplays(keepTape: unknown): void {
+    this.pendingReplays = this.pendingReplays.filter(({ replay, tape }) => {
+      if (keepTape !== null && tape === keepTape) return true;
+      replay.dispose();
+      return false;
+    });
   }
 
   override dispose(): void {
-    this.releaseReplays();
+    this.releaseReplays(null);
     super.dispose();
   }
 
