@@ -7,8 +7,9 @@ import { getOpMeta, isPreActivated, type Op, type StackInput, type StackOutput }
  * Edge stacking: the E ops of one kind that read the same tensor (all edges leaving one cell input)
  * run as one set of kernels on channel-stacked weights. Exact: every step is per channel (depthwise
  * convs, BN, ReLU) or per edge (1×1 convs: block-diagonal, or one convolution per edge for wide
- * channels), and BN of a channel concatenation is the concatenation of the BNs. The per-edge modules keep their variables; the stacked kernels are
- * concatenated from them on every call (one kernel, gradient a split).
+ * channels), and BN of a channel concatenation is the concatenation of the BNs. The per-edge
+ * modules keep their variables; the stacked kernels are concatenated from them on every call (one
+ * kernel, gradient a split).
  */
 
 /** Applies `ops` (all created from registry entry `name`) to a shared input, stacked when the entry can. */

@@ -277,7 +277,7 @@ function floatBits(value: number): number {
   return bitsView.getInt32(0, true);
 }
 
-interface SgdStepAttrs {
+export interface SgdStepOptions {
   learningRate: number;
   momentum: number;
   weightDecay: number;
@@ -292,7 +292,7 @@ interface SgdStepAttrs {
  */
 const sgdStepKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   const { param, grad, buffer } = inputs as { param: TensorInfo; grad: TensorInfo; buffer?: TensorInfo };
-  const a = attrs as unknown as SgdStepAttrs;
+  const a = attrs as unknown as SgdStepOptions;
   const [lr, mu, wd] = [Math.fround(a.learningRate), Math.fround(a.momentum), Math.fround(a.weightDecay)];
   const access = arrayAccess(backend as KernelBackend);
   const paramOut = access.output([...param.shape]);
@@ -410,13 +410,6 @@ export const FUSED_GRADIENTS: readonly GradConfig[] = [
     },
   },
 ];
-
-export interface SgdStepOptions {
-  learningRate: number;
-  momentum: number;
-  weightDecay: number;
-  nesterov: boolean;
-}
 
 /**
  * The SGD update of one parameter (see `sgdStepKernel`): the new parameter and, with a momentum

@@ -70,6 +70,19 @@ const addLocal = (i: number, k: number) => [...get(i), ...get(k), op.i32add, ...
 /** local[i] −= 1, leaving "local[i] ≠ 0" for a br_if. */
 const decrement = (i: number) => [...get(i), op.i32const, 1, op.i32sub, op.set + 1 /* local.tee */, i];
 
+/**
+ * A function body: its locals (after the parameters: `i32Locals` i32s, then `v128Locals` v128s) and
+ * its code, with the size prefix.
+ */
+function encodeBody(i32Locals: number, v128Locals: number, code: number[]): number[] {
+  const groups = [...(i32Locals > 0 ? [i32Locals, I32] : []), ...(v128Locals > 0 ? [v128Locals, V128] : [])];
+  const locals = [groups.length / 2, ...groups];
+  return [...uleb(locals.length + code.length), ...locals, ...code];
+}
+
+/** Branches back to the enclosing loop while local[i] < local[limit] (unsigned). */
+const repeatWhileBelow = (i: number, limit: number) => [...get(i), ...get(limit), op.i32ltU, op.brIf, 0];
+
 // Parameters.
 const X = 0, DY = 1, ACC = 2, ROWS = 3, XRS = 4, DRS = 5, COLS = 6, XCS = 7, DCS = 8, CB = 9;
 // Locals.
@@ -121,13 +134,12 @@ function functionBody(): number[] {
     op.loop, op.void,
     ...get(CB), ...get(C), op.i32sub, op.i32const, 32, op.i32geU,
     op.if, op.void, ...eight, op.else, ...four, op.end,
-    ...get(C), ...get(CB), op.i32ltU, op.brIf, 0,
+    ...repeatWhileBelow(C, CB),
     op.end,
     op.end,
   ];
   // Locals: 7 × i32 (c, r, j, xr, dr, xp, dp), 2 × v128.
-  const locals = [2, 7, I32, 2, V128];
-  return [...uleb(locals.length + code.length), ...locals, ...code];
+  return encodeBody(7, 2, code);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -245,7 +257,7 @@ function outerChannels(L: OuterLayout, nc: number): number[] {
     op.loop, op.void,
     ...get(L.COB), ...get(L.CO), op.i32sub, op.i32const, 32, op.i32geU,
     op.if, op.void, ...outerKernel(L, nc, 2), ...addConst(L.CO, 32), op.else, ...outerKernel(L, nc, 1), ...addConst(L.CO, 16), op.end,
-    ...get(L.CO), ...get(L.COB), op.i32ltU, op.brIf, 0,
+    ...repeatWhileBelow(L.CO, L.COB),
     op.end,
     ...addConst(L.CIX, nc),
     ...(L.strided ? [...get(L.XC), ...times(L, nc, L.XCH), op.i32add, ...set(L.XC)] : addConst(L.XC, 4 * nc)),
@@ -264,12 +276,11 @@ function outerFunctionBody(strided: boolean): number[] {
     op.loop, op.void,
     ...get(L.CI), ...get(L.CIX), op.i32sub, op.i32const, 4, op.i32geU,
     op.if, op.void, ...outerChannels(L, 4), op.else, ...outerChannels(L, 1), op.end,
-    ...get(L.CIX), ...get(L.CI), op.i32ltU, op.brIf, 0,
+    ...repeatWhileBelow(L.CIX, L.CI),
     op.end,
     op.end,
   ];
-  const locals = [2, L.i32Locals, I32, 11, V128];
-  return [...uleb(locals.length + code.length), ...locals, ...code];
+  return encodeBody(L.i32Locals, 11, code);
 }
 
 
@@ -297,7 +308,7 @@ function affineFunctionBody(): number[] {
     ...at(AF.T), ...f32x4add,
     ...v128store(0),
     ...addConst(AF.C, 16),
-    ...get(AF.C), ...get(AF.CB), op.i32ltU, op.brIf, 0,
+    ...repeatWhileBelow(AF.C, AF.CB),
     op.end,
     ...addLocal(AF.A, AF.AS),
     ...addLocal(AF.B, AF.BS),
@@ -306,8 +317,7 @@ function affineFunctionBody(): number[] {
     op.end,
     op.end,
   ];
-  const locals = [1, 1, I32];
-  return [...uleb(locals.length + code.length), ...locals, ...code];
+  return encodeBody(1, 0, code);
 }
 
 // reluMask(x, dy, out, nBytes): out[i] = x[i] > 0 ? dy[i] : 0 for the nBytes/4 floats (nBytes a
@@ -329,12 +339,11 @@ function reluMaskFunctionBody(): number[] {
     ...v128and,
     ...v128store(0),
     ...addConst(RM.I, 16),
-    ...get(RM.I), ...get(RM.N), op.i32ltU, op.brIf, 0,
+    ...repeatWhileBelow(RM.I, RM.N),
     op.end,
     op.end,
   ];
-  const locals = [2, 1, I32, 1, V128];
-  return [...uleb(locals.length + code.length), ...locals, ...code];
+  return encodeBody(1, 1, code);
 }
 
 // sgdMomentum(w, g, v, wOut, vOut, nBytes, lrBits, muBits, wdBits, flags): one SGD-with-momentum
@@ -371,12 +380,11 @@ function sgdMomentumFunctionBody(): number[] {
     op.end,
     ...get(SG.LRV), ...f32x4mul, ...f32x4sub, ...v128store(0),
     ...addConst(SG.I, 16),
-    ...get(SG.I), ...get(SG.N), op.i32ltU, op.brIf, 0,
+    ...repeatWhileBelow(SG.I, SG.N),
     op.end,
     op.end,
   ];
-  const locals = [2, 1, I32, 6, V128];
-  return [...uleb(locals.length + code.length), ...locals, ...code];
+  return encodeBody(1, 6, code);
 }
 
 // maxPoolGrad(x, y, dy, dx, pixels, cBytes, xPixel, oPixel, tapRows, tapCols, xRow, xCol): the
@@ -422,15 +430,14 @@ function maxPoolGradFunctionBody(): number[] {
     ...decrement(MP.A), op.brIf, 0,
     op.end,
     ...addConst(MP.C, 16),
-    ...get(MP.C), ...get(MP.CB), op.i32ltU, op.brIf, 0,
+    ...repeatWhileBelow(MP.C, MP.CB),
     op.end,
     ...addLocal(MP.X, MP.XPIX), ...addLocal(MP.DX, MP.XPIX), ...addLocal(MP.Y, MP.OPIX), ...addLocal(MP.DY, MP.OPIX),
     ...decrement(MP.PIX), op.brIf, 0,
     op.end,
     op.end,
   ];
-  const locals = [2, 6, I32, 5, V128];
-  return [...uleb(locals.length + code.length), ...locals, ...code];
+  return encodeBody(6, 5, code);
 }
 
 function section(id: number, payload: number[]): number[] {

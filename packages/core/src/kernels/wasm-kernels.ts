@@ -116,7 +116,8 @@ export const convFilterGradOptions: { simd: 'auto' | 'always' | 'never' } = { si
 /** Regular filter gradient on the heap with the SIMD outer products; null where that path does not apply. */
 function convFilterGradSimdOnHeap(backend: unknown, x: TensorInfo, dy: TensorInfo, filterShape: number[], g: ConvGeometry): TensorInfo | null {
   const { simd } = convFilterGradOptions;
-  if (g.outC % 4 !== 0 || simd === 'never' || (simd === 'auto' && !convFilterGradPrefersSimd(g))) return null;
+  // The SIMD path is preferred wherever it applies, so 'always' and 'auto' agree.
+  if (simd === 'never' || !convFilterGradPrefersSimd(g)) return null;
   return filterGradOnHeap(backend, x, dy, filterShape, (k, xo, dyo, outo) => convFilterGradSimd(k.tapOuter, xo, dyo, outo, g));
 }
 
@@ -147,7 +148,8 @@ export const convInputGradOptions: { simd: 'auto' | 'always' | 'never' } = { sim
 /** Regular input gradient on the heap with the strided SIMD outer products; null where that path does not apply. */
 function convInputGradSimdOnHeap(backend: unknown, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry): TensorInfo | null {
   const { simd } = convInputGradOptions;
-  if (g.inC % 4 !== 0 || simd === 'never' || (simd === 'auto' && !convInputGradPrefersSimd(g))) return null;
+  // The SIMD path is preferred wherever it applies, so 'always' and 'auto' agree.
+  if (simd === 'never' || !convInputGradPrefersSimd(g)) return null;
   const onHeap = dy.dtype === 'float32' && filter.dtype === 'float32' ? simdOnHeap(backend) : null;
   if (onHeap == null) return null;
   const { k, b } = onHeap;

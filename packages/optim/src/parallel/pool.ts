@@ -252,6 +252,7 @@ function weightedSum(own: Float32Array, parts: readonly Float32Array[], weights:
   const w0 = weights[0]!;
   let squares = 0;
   if (parts.length === 1) {
+    // Two threads, the common case: no inner loop over the parts.
     const [part, w1] = [parts[0]!, weights[1]!];
     for (let j = 0; j < out.length; j++) {
       const v = Math.fround(w0 * own[j]! + w1 * part[j]!);
