@@ -259,6 +259,8 @@ export function registerBuiltinOps(): void {
       parameterCount: (s) => 2 * (k * k * s.channels + s.channels * s.channels + bnParameters(s)),
       preActivation: 'relu',
       stack: stackSepConv,
+      // Its four convolutions' outputs: two depthwise, two pointwise, each the size of the output.
+      replayedOutputs: { light: 4 },
     });
   }
   for (const k of [3, 5]) {
@@ -268,7 +270,7 @@ export function registerBuiltinOps(): void {
       parameterCount: (s) => k * k * s.channels * s.channels + bnParameters(s),
       preActivation: 'relu',
       stack: stackDilConv,
-      replayedOutputs: 1,
+      replayedOutputs: { heavy: 1 },
     });
   }
 }

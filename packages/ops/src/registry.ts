@@ -60,11 +60,12 @@ export interface OpMeta {
    */
   stack?: StackedApply;
   /**
-   * Elements the stacked form routes through `StackInput.convolve` per element of its output
-   * (kept from the forward pass until the backward when a checkpoint replays them); for memory
-   * estimates. Default 0.
+   * Elements the stacked form routes through `StackInput.convolve` per element of its output (kept
+   * from the forward pass until the backward when a checkpoint replays them), by how they are kept:
+   * `heavy` convolutions always, the others within the replay budget (see `ConvolutionSpec`). For
+   * memory estimates. Default none.
    */
-  replayedOutputs?: number;
+  replayedOutputs?: { heavy?: number; light?: number };
 }
 
 /** The input shared by the stacked ops: a tensor, its ReLU (computed once on demand) and batch groups. */
@@ -79,11 +80,23 @@ export interface StackInput {
    */
   groups: number;
   /**
-   * When present, the stacked form runs its expensive convolutions through it instead of
-   * `tf.conv2d(x, filter, 1, 'same', 'NHWC', dilation)` (same result): a gradient checkpoint keeps
-   * their outputs from the forward pass and replays them when it recomputes the forward.
+   * When present, the stacked form runs its convolutions through it instead of computing them
+   * itself (`convolution(x, filter, spec)`, the same result): a gradient checkpoint keeps their
+   * outputs from the forward pass and replays them when it recomputes the forward.
    */
-  convolve?: (x: tf.Tensor4D, filter: tf.Tensor4D, dilation: number) => tf.Tensor4D;
+  convolve?: (x: tf.Tensor4D, filter: tf.Tensor4D, spec: ConvolutionSpec) => tf.Tensor4D;
+}
+
+/** A stride-1, 'same'-padded convolution a stacked op runs through `StackInput.convolve`. */
+export interface ConvolutionSpec {
+  dilation: number;
+  /** `tf.depthwiseConv2d` (else `tf.conv2d`). */
+  depthwise?: boolean;
+  /**
+   * Many multiply-adds per output value (a full k×k conv: k²·C): a checkpoint keeps its output
+   * whatever its replay budget, which goes to the light ones (depthwise, 1×1).
+   */
+  heavy?: boolean;
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchNormalize } from './batch-norm.js';
 import { SepConv, DilConv, Identity, Pool3x3 } from './builtins.js';
-import { getOpMeta, isPreActivated, type Op, type StackInput, type StackOutput } from './registry.js';
+import { getOpMeta, isPreActivated, type ConvolutionSpec, type Op, type StackInput, type StackOutput } from './registry.js';
 
 /**
  * Edge stacking: the E ops of one kind that read the same tensor (all edges leaving one cell input)
@@ -173,12 +173,24 @@ function channelToEdgeMajor(h: tf.Tensor4D, edges: number): tf.Tensor4D {
 }
 
 /** Edge e's 1×1 kernel applied to edge e's channels of edge-major `h`, outputs edge-major. */
-function perEdgePointwise(h: tf.Tensor4D, kernels: readonly tf.Tensor4D[]): tf.Tensor4D {
+function perEdgePointwise(input: StackInput, h: tf.Tensor4D, kernels: readonly tf.Tensor4D[]): tf.Tensor4D {
   const parts = tf.split(h, kernels.length, 3) as tf.Tensor4D[];
   return concatSliceGrad(
-    parts.map((part, e) => tf.conv2d(part, kernels[e]!, 1, 'same')),
+    parts.map((part, e) => convolve(input, part, kernels[e]!, POINTWISE)),
     3,
   );
+}
+
+const POINTWISE: ConvolutionSpec = { dilation: 1 };
+
+/** `tf.conv2d` or `tf.depthwiseConv2d` (stride 1, 'same') as `spec` says. */
+export function convolution(x: tf.Tensor4D, filter: tf.Tensor4D, spec: ConvolutionSpec): tf.Tensor4D {
+  return spec.depthwise ? tf.depthwiseConv2d(x, filter, 1, 'same', 'NHWC', spec.dilation) : tf.conv2d(x, filter, 1, 'same', 'NHWC', spec.dilation);
+}
+
+/** A convolution of a stacked op: through the input's `convolve` when it has one (see StackInput). */
+function convolve(input: StackInput, x: tf.Tensor4D, filter: tf.Tensor4D, spec: ConvolutionSpec): tf.Tensor4D {
+  return input.convolve ? input.convolve(x, filter, spec) : convolution(x, filter, spec);
 }
 
 /** (ReLU → depthwise → pointwise → BN) × 2 for E edges: ~12 kernels whatever E (block-diagonal 1×1s), ~2E more per-edge. */
@@ -195,12 +207,13 @@ export function stackSepConv(ops: readonly Op[], input: StackInput): StackOutput
   const pw2 = ops.map((o) => o.pw2.kernel as tf.Tensor4D);
   // dw1 with channel multiplier E: output channel c·E + e is edge e's depthwise output of channel c.
   const dw1 = stackKernels(ops.map((o) => o.dw1.kernel as tf.Tensor4D), 3);
-  let h = tf.depthwiseConv2d(input.relu(), dw1, 1, 'same', 'NHWC', dilation);
-  h = perEdge ? perEdgePointwise(channelToEdgeMajor(h, ops.length), pw1) : tf.conv2d(h, blockDiagonal(pw1, 'channel-major'), 1, 'same');
+  const depthwise: ConvolutionSpec = { dilation, depthwise: true };
+  let h = convolve(input, input.relu(), dw1, depthwise);
+  h = perEdge ? perEdgePointwise(input, channelToEdgeMajor(h, ops.length), pw1) : convolve(input, h, blockDiagonal(pw1, 'channel-major'), POINTWISE);
   h = tf.relu(batchNormalize(h, { groups, epsilon: first.bn1.epsilon }));
   const dw2 = stackKernels(ops.map((o) => o.dw2.kernel as tf.Tensor4D), 2);
-  h = tf.depthwiseConv2d(h, dw2, 1, 'same', 'NHWC', dilation);
-  h = perEdge ? perEdgePointwise(h, pw2) : tf.conv2d(h, blockDiagonal(pw2, 'edge-major'), 1, 'same');
+  h = convolve(input, h, dw2, depthwise);
+  h = perEdge ? perEdgePointwise(input, h, pw2) : convolve(input, h, blockDiagonal(pw2, 'edge-major'), POINTWISE);
   return { y: batchNormalize(h, { groups, epsilon: first.bn2.epsilon }), shared: false };
 }
 
@@ -215,7 +228,7 @@ export function stackDilConv(ops: readonly Op[], input: StackInput): StackOutput
   const kernel = stackKernels(ops.map((o) => o.conv.kernel as tf.Tensor4D), 3);
   // A direct dilated conv: @autodeeplab/core registers its gradient, and on wasm it is several times
   // faster than the space-to-batch form that AtrousConv2d uses.
-  const h = input.convolve ? input.convolve(input.relu(), kernel, rate) : tf.conv2d(input.relu(), kernel, 1, 'same', 'NHWC', rate);
+  const h = convolve(input, input.relu(), kernel, { dilation: rate, heavy: true });
   return { y: batchNormalize(h, { groups: input.groups, epsilon: first.bn.epsilon }), shared: false };
 }
 

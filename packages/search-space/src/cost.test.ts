@@ -39,17 +39,21 @@ describe('estimateCost', () => {
       // The tape of the per-op fused forward without checkpoints (what activationBytes models).
       const plainTape = measureTape((input) => net.forward(input as tf.Tensor4D, { stacked: false, checkpoint: false }), [x]).keptBytes;
       // The peak of a whole training step of the default forward: forward, backward, every gradient.
-      const step = () => {
-        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, net.forward(x)) as tf.Scalar, vars);
+      // The default replay budget keeps every sep conv output at these sizes; budget 0 none.
+      const step = (replayBudgetBytes?: number) => () => {
+        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, net.forward(x, { replayBudgetBytes })) as tf.Scalar, vars);
         tf.dispose([value, ...Object.values(grads)]);
       };
-      step(); // first use: kernel set-up allocations are not part of the step
-      const peak = measurePeakBytes(step).peakBytes;
+      step()(); // first use: kernel set-up allocations are not part of the step
+      const peak = measurePeakBytes(step()).peakBytes;
+      const peakNoLightReplays = measurePeakBytes(step(0)).peakBytes;
       expect(peak).toBeLessThan(plainTape);
+      expect(peakNoLightReplays).toBeLessThan(peak);
 
       for (const [what, estimated, measured] of [
         ['tape', estimate.activationBytes, plainTape],
         ['training peak', estimate.trainingPeakBytes, peak],
+        ['training peak, budget 0', estimateCost(SMALL, { height: h, width: w, batch: n, replayBudgetBytes: 0 }).trainingPeakBytes, peakNoLightReplays],
       ] as const) {
         const ratio = estimated / measured;
         report.push(`${h}×${w}×${n} ${what}: ${ratio.toFixed(3)}`);

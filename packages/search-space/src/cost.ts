@@ -13,12 +13,15 @@ import {
 } from './config.js';
 import { measureTape } from './probe.js';
 import { StemLayer } from './transition.js';
+import { defaultReplayBudgetBytes } from './replay.js';
 
 export interface CostInput {
   height: number;
   width: number;
   /** Images per batch (default 1). */
   batch?: number;
+  /** The forward's `replayBudgetBytes` (default: `defaultReplayBudgetBytes()` of the current backend). */
+  replayBudgetBytes?: number;
 }
 
 export interface CostEstimate {
@@ -40,8 +43,10 @@ export interface CostEstimate {
    * Estimated peak memory of one training step (forward + backward, gradients of every parameter)
    * of the default forward (stacked, one checkpoint per trellis node), on top of the weights and the
    * input: the parameters' gradients; the stem's and heads' tapes and the node outputs the
-   * checkpoints keep, with their gradients; the atrous convolutions' outputs the nodes keep for
-   * their recomputation (`replayedOutputs` of the ops); and the largest node's recomputation — its tape and its
+   * checkpoints keep, with their gradients; the convolution outputs the nodes keep for their
+   * recomputation (`replayedOutputs` of the ops: the heavy ones, and the light ones in forward order
+   * up to the replay budget); and the
+   * largest node's recomputation — its tape and its
    * intermediates' gradients (tfjs keeps every gradient until the backward pass that made it ends,
    * for a checkpointed node its own), counted as the per-op tape of that node, which it measures
    * close to. Within 0.84–0.95 of the measured peak on the configs and sizes tried (README).
@@ -207,6 +212,7 @@ function walk(config: SearchSpaceConfig, input: CostInput, measure: boolean): Co
   const inWidth = (layer: number, scale: Scale) => (layer === 0 ? c2 : cellChannels(config, scale));
   const nonZero = ops.filter((o) => !isZeroOp(o));
   const anyPreActivated = nonZero.some((o) => opKeptPreActivated(o));
+  const replayBudget = measure ? (input.replayBudgetBytes ?? defaultReplayBudgetBytes()) / BYTES : 0;
 
   probing = measure;
   try {
@@ -228,6 +234,8 @@ function walk(config: SearchSpaceConfig, input: CostInput, measure: boolean): Co
     let largestRecompute = 0;
     let nodeOutputs = 0;
     let nodeReplays = 0;
+    let heavyReplays = 0;
+    let lightReplays = 0;
 
     // Stem: two 3×3 stride-2 conv-BN(affine)-ReLU.
     const p2 = nodeSize(height, 2) * nodeSize(width, 2);
@@ -279,7 +287,10 @@ function walk(config: SearchSpaceConfig, input: CostInput, measure: boolean): Co
         macs += edgeRuns * positions(scale) * opMacs;
         node.addScaled(edgeRuns * elems, opSum);
         // Convolution outputs a checkpointed node keeps from its forward pass until its backward.
-        nodeReplays += edgeRuns * elems * ops.reduce((sum, name) => sum + (getOpMeta(name).replayedOutputs ?? 0), 0);
+        const replayed = (kind: 'heavy' | 'light') => edgeRuns * elems * ops.reduce((sum, name) => sum + (getOpMeta(name).replayedOutputs?.[kind] ?? 0), 0);
+        heavyReplays += replayed('heavy');
+        lightReplays = Math.min(replayBudget, lightReplays + replayed('light'));
+        nodeReplays = heavyReplays + lightReplays;
         // Per call: the ReLUs of blocks 1..B−1 (read by later blocks) save the blocks; the concat saves
         // all blocks; the β-weighted sum saves the concatenation.
         node.addSaved(calls * elems * ((anyPreActivated ? blocks - 1 : 0) + (blocks > 1 ? 2 * blocks : blocks)));

@@ -7,5 +7,6 @@ export { weightedSum } from './weighted-sum.js';
 export { AlphaColumns, StackedTensor, applyStackedCell, stackedWeightedSum, type StackedCellInputs } from './stacked-cell.js';
 export { measureTape, type TapeMemory } from './probe.js';
 export { checkpoint } from './checkpoint.js';
+export { defaultReplayBudgetBytes } from './replay.js';
 export { Supernet, type ForwardOptions, type SupernetOptions } from './supernet.js';
 export { countSupernetMultiAdds, countSupernetParameters, estimateCost, type CostEstimate, type CostInput } from './cost.js';

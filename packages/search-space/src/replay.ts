@@ -1,34 +1,69 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NamedAttrMap } from '@tensorflow/tfjs';
+import { convolution, type ConvolutionSpec } from '@autodeeplab/ops';
 
 /**
- * Keeps the outputs of a checkpointed node's expensive convolutions (the stacked atrous convs, which
- * are most of its multiply-adds) from the forward pass and replays them when the checkpoint
- * recomputes the node for its backward pass: the recomputation then runs only the cheap parts. Exact
- * (the same convolution of the same inputs); the price is the memory of those outputs, from the
- * forward pass until the node's backward (see `replayedOutputs` in @autodeeplab/ops).
+ * Bytes of light convolutions' outputs (see `ConvolutionSpec.heavy`) the checkpointed nodes of one
+ * forward pass may keep for their recomputation (see `ConvReplay`), taken in forward order: a
+ * convolution whose output does not fit is recomputed instead.
+ */
+export class ReplayBudget {
+  constructor(private left: number) {}
+
+  /** Reserves `bytes` if they fit in what is left. */
+  take(bytes: number): boolean {
+    if (bytes > this.left) return false;
+    this.left -= bytes;
+    return true;
+  }
+}
+
+/**
+ * wasm's heap holds every tensor in at most 4 GiB (32-bit addresses). The paper's supernet at
+ * 321×321 would keep ~1.4 GB of sep-conv outputs per image; a batch of two on one thread already
+ * peaks near 2 GB without them.
+ */
+const WASM_REPLAY_BUDGET_BYTES = 1.5e9;
+
+/** The default `replayBudgetBytes` of a backend: 1.5 GB on wasm, unlimited elsewhere. */
+export function defaultReplayBudgetBytes(backend: string = tf.getBackend()): number {
+  return backend === 'wasm' ? WASM_REPLAY_BUDGET_BYTES : Infinity;
+}
+
+/**
+ * Keeps the outputs of a checkpointed node's convolutions (the stacked sep and atrous convs, nearly
+ * all of its multiply-adds) from the forward pass, the heavy ones always and the light ones as far
+ * as the budget allows, and replays them
+ * when the checkpoint recomputes the node for its backward pass: the recomputation then runs only
+ * the cheap parts and the convolutions that did not fit. Exact (the same convolution of the same
+ * inputs); the price is the memory of those outputs, from the forward pass until the node's
+ * backward (see `replayedOutputs` in @autodeeplab/ops).
  *
  * Use: pass `convolve` as the node's `StackInput.convolve`; the forward records, `replay()` switches
  * to replaying (before the recomputation, which must make the same convolutions in the same order),
  * `dispose()` frees what is kept (after it; safe to call twice).
  */
 export class ConvReplay {
-  private kept: tf.Tensor4D[] = [];
+  /** Per convolution of the forward pass, in order: its kept output, or undefined (recomputed). */
+  private kept: (tf.Tensor4D | undefined)[] = [];
   private next = 0;
   private replaying = false;
 
   /** `filterGradients`: whether the backward needs the gradients of the convolutions' filters. */
-  constructor(private readonly filterGradients: boolean) {}
+  constructor(
+    private readonly filterGradients: boolean,
+    private readonly budget: ReplayBudget,
+  ) {}
 
-  readonly convolve = (x: tf.Tensor4D, filter: tf.Tensor4D, dilation: number): tf.Tensor4D => {
+  readonly convolve = (x: tf.Tensor4D, filter: tf.Tensor4D, spec: ConvolutionSpec): tf.Tensor4D => {
     if (!this.replaying) {
-      const y = tf.conv2d(x, filter, 1, 'same', 'NHWC', dilation);
-      this.kept.push(tf.keep(y));
+      const y = convolution(x, filter, spec);
+      this.kept.push(spec.heavy || this.budget.take(y.size * BYTES_PER_FLOAT) ? tf.keep(y) : undefined);
       return y;
     }
+    if (this.next >= this.kept.length) throw new Error('ConvReplay: the recomputation made more convolutions than the forward pass');
     const stored = this.kept[this.next++];
-    if (stored === undefined) throw new Error('ConvReplay: the recomputation made more convolutions than the forward pass');
-    return replayedConv(x, filter, dilation, stored, this.filterGradients);
+    return stored ? replayedConv(x, filter, spec, stored, this.filterGradients) : convolution(x, filter, spec);
   };
 
   replay(): void {
@@ -37,10 +72,12 @@ export class ConvReplay {
   }
 
   dispose(): void {
-    tf.dispose(this.kept);
+    tf.dispose(this.kept.filter((t): t is tf.Tensor4D => t !== undefined));
     this.kept = [];
   }
 }
+
+const BYTES_PER_FLOAT = 4;
 
 interface EngineState {
   state: { gradientDepth: number; activeTape: unknown };
@@ -60,8 +97,9 @@ export function activeTape(): unknown {
  * `stored` (= conv2d(x, filter)) as the output of a tape node whose gradient is the convolution's:
  * of x, and of the filter when wanted (else the filter is not an input, so nothing differentiates it).
  */
-function replayedConv(x: tf.Tensor4D, filter: tf.Tensor4D, dilation: number, stored: tf.Tensor4D, filterGradient: boolean): tf.Tensor4D {
-  const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: dilation, dimRoundingMode: undefined } as unknown as NamedAttrMap;
+function replayedConv(x: tf.Tensor4D, filter: tf.Tensor4D, spec: ConvolutionSpec, stored: tf.Tensor4D, filterGradient: boolean): tf.Tensor4D {
+  const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: spec.dilation, dimRoundingMode: undefined } as unknown as NamedAttrMap;
+  const kernel = spec.depthwise ? 'DepthwiseConv2dNative' : 'Conv2D';
   // The custom op's inputs: x, and the filter when its gradient is wanted (saved either way).
   const inputs = filterGradient ? [x, filter] : [x];
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -70,7 +108,7 @@ function replayedConv(x: tf.Tensor4D, filter: tf.Tensor4D, dilation: number, sto
     return {
       value: tf.clone(stored),
       gradFunc: (dy: tf.Tensor, [sx, sf]: tf.Tensor[]) => {
-        const g = tf.getGradient('Conv2D')!.gradFunc(dy, [sx!, sf!], attrs);
+        const g = tf.getGradient(kernel)!.gradFunc(dy, [sx!, sf!], attrs);
         return filterGradient ? [g.x!(), g.filter!()] : [g.x!()];
       },
     };

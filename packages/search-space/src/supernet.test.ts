@@ -166,18 +166,20 @@ describe('Supernet training step (wasm)', () => {
     net.dispose();
   });
 
-  it('replays the atrous convolutions in the checkpoints\' recomputation: a training step runs each once', async () => {
+  it('replays the cells\' convolutions in the recomputation: the atrous ones always, the sep convs\' within the budget, with the same gradients', async () => {
     await initBackend({ backend: 'wasm' });
     const net = new Supernet(TINY, { name: 'replay' });
     const x = input([2, 17, 17, 3], 5);
-    // Launches of dilated convolutions (only the cells' atrous ops are dilated) in `run`.
-    const dilated = (run: () => void) => {
-      let count = 0;
+    // Launches in `run` of depthwise convs (only the cells' sep convs have them) and of dilated convs
+    // (the cells' atrous convs, and one atrous conv per head, outside the checkpoints).
+    const launches = (run: () => void) => {
+      const count = { depthwise: 0, dilated: 0 };
       const engine = tf.engine() as unknown as { runKernel: (...args: unknown[]) => unknown };
       const original = engine.runKernel;
       engine.runKernel = (...args: unknown[]) => {
         const attrs = args[2] as { dilations?: number | number[] } | undefined;
-        if (args[0] === 'Conv2D' && [attrs?.dilations ?? 1].flat().some((d) => d > 1)) count++;
+        if (args[0] === 'DepthwiseConv2dNative') count.depthwise++;
+        if (args[0] === 'Conv2D' && [attrs?.dilations ?? 1].flat().some((d) => d > 1)) count.dilated++;
         return original.apply(engine, args);
       };
       try {
@@ -187,11 +189,36 @@ describe('Supernet training step (wasm)', () => {
       }
       return count;
     };
-    const forward = dilated(() => tf.tidy(() => void net.forward(x).dataSync()));
-    const training = dilated(() => tf.dispose([...step(net, x, 0).values()]));
-    expect(forward).toBeGreaterThan(0);
-    // Without the replay the recomputation would run every one of them again (2 × forward).
-    expect(training).toBe(forward);
+    const vars = net.parameters();
+    const train = (replayBudgetBytes: number) => {
+      let grads: tf.NamedTensorMap = {};
+      const count = launches(() => {
+        const result = tf.variableGrads(() => loss(net.forward(x, { replayBudgetBytes }), 0), vars);
+        result.value.dispose();
+        grads = result.grads;
+      });
+      return { ...count, grads };
+    };
+    const forward = launches(() => tf.tidy(() => void net.forward(x).dataSync()));
+    const all = train(Infinity);
+    const none = train(0);
+    const some = train(40_000);
+    expect(forward.depthwise).toBeGreaterThan(10);
+    expect(forward.dilated).toBeGreaterThan(10);
+    // The atrous convs run once whatever the budget (nothing recomputed); the depthwise convs once
+    // with every output kept, twice with none, in between with some.
+    for (const run of [all, none, some]) expect(run.dilated).toBe(forward.dilated);
+    expect(all.depthwise).toBe(forward.depthwise);
+    expect(none.depthwise).toBe(2 * forward.depthwise);
+    expect(some.depthwise).toBeGreaterThan(forward.depthwise);
+    expect(some.depthwise).toBeLessThan(2 * forward.depthwise);
+    // A replayed output is the recomputed one: the same bits.
+    for (const v of vars) {
+      const reference = Array.from(none.grads[v.name]!.dataSync());
+      expect(Array.from(all.grads[v.name]!.dataSync()), v.name).toEqual(reference);
+      expect(Array.from(some.grads[v.name]!.dataSync()), v.name).toEqual(reference);
+    }
+    tf.dispose([all, none, some].flatMap((r) => Object.values(r.grads)));
     x.dispose();
     net.dispose();
   });

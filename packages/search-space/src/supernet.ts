@@ -16,7 +16,7 @@ import {
 import { StemLayer } from './transition.js';
 import { AlphaColumns, StackedTensor, applyStackedCell } from './stacked-cell.js';
 import { checkpoint } from './checkpoint.js';
-import { ConvReplay, activeTape, recordingGradients } from './replay.js';
+import { ConvReplay, ReplayBudget, activeTape, defaultReplayBudgetBytes, recordingGradients } from './replay.js';
 
 export interface SupernetOptions {
   /** Module name, the prefix of every variable name (default 'supernet'). */
@@ -34,6 +34,14 @@ export interface SupernetOptions {
    * a small fraction of the memory).
    */
   checkpoint?: boolean;
+  /**
+   * Checkpointed stacked forward under a gradient tape: bytes of light convolutions' outputs (the
+   * sep convs' depthwise and 1×1 convs) the nodes may keep from the forward pass so that their
+   * recomputation replays them instead of convolving again (exact; see `ConvReplay`; the atrous
+   * convs' outputs are always kept). Default `defaultReplayBudgetBytes()` of the backend at the
+   * call: 1.5 GB on wasm (its heap is at most 4 GiB), unlimited elsewhere; 0 recomputes them all.
+   */
+  replayBudgetBytes?: number;
 }
 
 export interface ForwardOptions {
@@ -46,6 +54,8 @@ export interface ForwardOptions {
   stacked?: boolean;
   /** Overrides the supernet's `checkpoint` option for this call. */
   checkpoint?: boolean;
+  /** Overrides the supernet's `replayBudgetBytes` option for this call. */
+  replayBudgetBytes?: number;
   /**
    * The variables the caller will differentiate (the list given to `tf.variableGrads`; default: all).
    * Checkpointed nodes then compute only these variables' gradients when they recompute their
@@ -77,6 +87,8 @@ export class Supernet extends Module {
   readonly beta: tf.Variable;
   readonly fused: boolean;
   readonly checkpoint: boolean;
+  /** undefined: the backend's default at each forward. */
+  readonly replayBudgetBytes: number | undefined;
   private readonly stem: [StemLayer, StemLayer];
   private readonly cells = new Map<string, SearchCell>();
   private readonly transitions = new Map<number, ReLUConvBN>();
@@ -94,6 +106,7 @@ export class Supernet extends Module {
     this.config = parseSearchSpaceConfig(config);
     this.fused = options.fused ?? true;
     this.checkpoint = options.checkpoint ?? true;
+    this.replayBudgetBytes = options.replayBudgetBytes;
     const { layers, blocks, ops, scales, numClasses, affine } = this.config;
     this.topology = new TrellisTopology(layers, scales as Scale[]);
     const rng = new Rng(options.seed ?? 0);
@@ -175,7 +188,11 @@ export class Supernet extends Module {
         ? this.trellisPlain(x, alphaWeights, betaWeights)
         : this.config.affine || options.stacked === false
           ? this.trellisFused(x, alphaWeights, betaWeights)
-          : this.trellisStacked(x, betaWeights, options.checkpoint ?? this.checkpoint, options.gradientTargets);
+          : this.trellisStacked(x, betaWeights, {
+              checkpointed: options.checkpoint ?? this.checkpoint,
+              replayBudget: new ReplayBudget(options.replayBudgetBytes ?? this.replayBudgetBytes ?? defaultReplayBudgetBytes()),
+              gradientTargets: options.gradientTargets,
+            });
       const [, height, width] = x.shape;
       const logits = this.topology
         .scalesAt(this.config.layers)
@@ -190,7 +207,11 @@ export class Supernet extends Module {
    * BN of cells, transitions and projections always uses batch statistics here (train or eval mode);
    * their running statistics are not updated.
    */
-  private trellisStacked(x: tf.Tensor4D, beta: tf.Scalar[], checkpointed: boolean, gradientTargets?: readonly tf.Variable[]): Map<Scale, tf.Tensor4D> {
+  private trellisStacked(
+    x: tf.Tensor4D,
+    beta: tf.Scalar[],
+    { checkpointed, replayBudget, gradientTargets }: { checkpointed: boolean; replayBudget: ReplayBudget; gradientTargets: readonly tf.Variable[] | undefined },
+  ): Map<Scale, tf.Tensor4D> {
     const [, height, width] = x.shape;
     // Outputs kept by forwards of other (finished) tapes whose backward never reached them.
     this.releaseReplays(activeTape());
@@ -207,8 +228,8 @@ export class Supernet extends Module {
         // Inputs: the calls' sources, the prev_prev source (if any), softmax(α), the calls' β̂.
         const inputs: tf.Tensor[] = [...incoming.map((e) => previous.get(e.from)!), ...(pp ? [history[layer - 2]!.get(scale)!] : []), alphaHat, ...incoming.map((e) => beta[e.index]!)];
         const cellParameters = this.cells.get(`${layer}/${scale}`)!.parameters();
-        // A checkpointed node under a gradient tape keeps its atrous convs' outputs for the recomputation.
-        const replay = checkpointed && recordingGradients() ? new ConvReplay(cellParameters.some(wanted)) : undefined;
+        // A checkpointed node under a gradient tape keeps its convs' outputs for the recomputation.
+        const replay = checkpointed && recordingGradients() ? new ConvReplay(cellParameters.some(wanted), replayBudget) : undefined;
         if (replay) this.pendingReplays.push({ replay, tape: activeTape() });
         const node = (xs: readonly tf.Tensor[]) => this.stackedNode(layer, scale, height, width, xs, wanted(this.alpha), replay?.convolve);
         if (!checkpointed) {
