@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError, currentBackend } from '@autodeeplab/core';
-import { batchToTensors, computeGradients, disposeBatch, disposeGradients, type GradientResult } from '../loop-support.js';
+import { batchToTensors, computeLossAndGradients, disposeBatch, disposeGradients, type GradientResult, type LossAndGradients } from '../loop-support.js';
 import type { Batch, TrainableModel } from '../types.js';
 import { describeModel } from './describe.js';
 import { stateLayout } from './layout.js';
@@ -126,11 +126,11 @@ export class GradientWorkerPool {
     for (const p of pending) p.catch(() => {});
 
     const mainStart = performance.now();
-    let main: GradientResult;
+    let main: LossAndGradients;
     try {
       const batch = batchToTensors(parts[0]!, ignoreLabel);
       try {
-        main = await computeGradients(this.model, variables, batch, ignoreLabel);
+        main = await computeLossAndGradients(this.model, variables, batch, ignoreLabel);
       } finally {
         disposeBatch(batch);
       }
@@ -195,7 +195,7 @@ export class GradientWorkerPool {
     return this.stateValues.subarray(e.offset, e.offset + e.size);
   }
 
-  private combine(main: GradientResult, results: ReplicaResult[], weights: number[], grads: number[]): GradientResult {
+  private combine(main: LossAndGradients, results: ReplicaResult[], weights: number[], grads: number[]): GradientResult {
     const total = weights.reduce((a, b) => a + b, 0);
     const loss = total > 0 ? weights[0]! * main.loss + results.reduce((sum, r, k) => sum + weights[k + 1]! * r.loss, 0) : 0;
     // One fused pass per variable in plain JavaScript: the weighted sum of the parts and its squared

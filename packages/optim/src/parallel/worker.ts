@@ -1,7 +1,7 @@
 /**
  * The gradient worker: a second backend instance in a worker thread. It rebuilds the model from its
  * descriptor, then serves step requests: load the state entries the main thread changed, compute
- * the loss and gradients of its part of the batch with the same `computeGradients` as the main
+ * the loss and gradients of its part of the batch with the same `computeLossAndGradients` as the main
  * thread, write them into its output buffer (the main thread weights and sums the parts).
  *
  * This module is its own worker entry: started with the marker in `workerData`, it serves. That
@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendName } from '@autodeeplab/core';
-import { batchToTensors, computeGradients, disposeBatch, disposeGradients, type GradientResult } from '../loop-support.js';
+import { batchToTensors, computeLossAndGradients, disposeBatch, disposeGradients, type LossAndGradients } from '../loop-support.js';
 import type { TrainableModel } from '../types.js';
 import { variablesInLayout } from './layout.js';
 import { buildFromDescriptor } from './model-loader.js';
@@ -54,9 +54,9 @@ class GradientWorker {
     for (const i of request.grads) named.set(entries[i]!.path, this.variables[i]!);
     const [n, h, w] = request.shape;
     const batch = batchToTensors({ images: request.images, labels: request.labels, batchSize: n, height: h, width: w }, request.ignoreLabel);
-    let result: GradientResult;
+    let result: LossAndGradients;
     try {
-      result = await computeGradients(this.model, named, batch, request.ignoreLabel);
+      result = await computeLossAndGradients(this.model, named, batch, request.ignoreLabel);
     } finally {
       disposeBatch(batch);
     }
