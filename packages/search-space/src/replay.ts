@@ -20,12 +20,12 @@ export class ReplayBudget {
 
 /**
  * wasm's heap holds every tensor in at most 4 GiB (32-bit addresses). The paper's supernet at
- * 321×321 would keep ~1.4 GB of sep-conv outputs per image; a batch of two on one thread already
- * peaks near 2 GB without them.
+ * 321×321 would keep ~1.75 GB of sep-conv outputs per image; a batch of two on one thread peaks
+ * near 2.6 GB without them (3.45 GB measured with a 1.5 GB budget: too close to the limit).
  */
-const WASM_REPLAY_BUDGET_BYTES = 1.5e9;
+const WASM_REPLAY_BUDGET_BYTES = 1e9;
 
-/** The default `replayBudgetBytes` of a backend: 1.5 GB on wasm, unlimited elsewhere. */
+/** The default `replayBudgetBytes` of a backend: 1 GB on wasm, unlimited elsewhere. */
 export function defaultReplayBudgetBytes(backend: string = tf.getBackend()): number {
   return backend === 'wasm' ? WASM_REPLAY_BUDGET_BYTES : Infinity;
 }

@@ -39,7 +39,7 @@ export interface SupernetOptions {
    * sep convs' depthwise and 1×1 convs) the nodes may keep from the forward pass so that their
    * recomputation replays them instead of convolving again (exact; see `ConvReplay`; the atrous
    * convs' outputs are always kept). Default `defaultReplayBudgetBytes()` of the backend at the
-   * call: 1.5 GB on wasm (its heap is at most 4 GiB), unlimited elsewhere; 0 recomputes them all.
+   * call: 1 GB on wasm (its heap is at most 4 GiB), unlimited elsewhere; 0 recomputes them all.
    */
   replayBudgetBytes?: number;
 }
