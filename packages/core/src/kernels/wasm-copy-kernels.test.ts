@@ -77,6 +77,42 @@ describe('wasm copy kernels', () => {
     expect(wasm).toEqual(reference);
   });
 
+  it('concat gives the cpu backend\'s results on every axis, for float32, int32 and bool, rows short and long, empty inputs', async () => {
+    const rng = new Rng(11);
+    const cases = Array.from({ length: 40 }, (_, i) => {
+      const rank = 1 + rng.int(4);
+      const shape = Array.from({ length: rank }, () => 1 + rng.int(5));
+      // Rows of 8+ values move within the heap, of 4096+ with one copy each: some cases wide.
+      if (i % 4 === 0) shape[rank - 1] = 8 + rng.int(30);
+      if (i % 10 === 1) shape[rank - 1] = 4096 + rng.int(100);
+      const axis = rng.int(rank);
+      const shapes = Array.from({ length: 1 + rng.int(4) }, () => {
+        const s = [...shape];
+        s[axis] = i % 7 === 3 && rng.uniform() < 0.5 ? 0 : 1 + rng.int(4);
+        return s;
+      });
+      return { shapes, axis };
+    });
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await initBackend({ backend });
+      return cases.map(({ shapes, axis }, i) =>
+        tf.tidy(() => {
+          const xs = shapes.map((s, k) => tf.tensor(Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, (_, j) => j * 0.5 - k - i), s));
+          const y = (t: tf.Tensor[]) => tf.concat(t, axis);
+          return {
+            shape: y(xs).shape,
+            float: Array.from(y(xs).dataSync()),
+            int: Array.from(y(xs.map((x) => tf.cast(x, 'int32'))).dataSync()),
+            bool: Array.from(y(xs.map((x) => tf.greater(x, 0))).dataSync()),
+          };
+        }),
+      );
+    };
+    const reference = await run('cpu');
+    const wasm = await run('wasm');
+    expect(wasm).toEqual(reference);
+  });
+
   it('clone shares the buffer: no copy, no extra buffer, and each tensor outlives the other', async () => {
     await initBackend({ backend: 'wasm' });
     const x = tf.tensor1d([1, 2, 3]);

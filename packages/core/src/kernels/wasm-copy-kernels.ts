@@ -11,6 +11,10 @@ import { isWasmHeapBackend, type WasmHeapBackend } from './wasm-heap.js';
  * - `Slice` (and `SplitV`, which slices once per piece) first copies its WHOLE input out of the heap
  *   into a JavaScript buffer, then the piece from it: E pieces of one tensor cost E whole copies.
  *   Ours copies the piece straight from the heap, one contiguous run at a time.
+ * - `Concat` copies each row of each input with a new typed-array view (`subarray` + `set`): on a
+ *   channel concatenation of [N, H, W, C] tensors that is N·H·W views per input, garbage for the
+ *   collector. Ours moves the rows within the heap (`copyWithin`), allocating nothing.
+ * Every run is moved within the heap's own buffer (`copyWithin`): source and target are views of it.
  */
 const BACKEND = 'wasm';
 
@@ -53,12 +57,9 @@ export function copyBox(
   let from = 0;
   for (let d = 0; d <= inner; d++) from += begin[d]! * strides[d]!;
   let to = 0;
+  const move = mover(source, target);
   for (let r = 0; r < outer; r++) {
-    if (run >= 16) {
-      target.set(source.subarray(from, from + run), to);
-    } else {
-      for (let i = 0; i < run; i++) target[to + i] = source[from + i]!;
-    }
+    move(from, to, run);
     to += run;
     // Next row: advance the odometer over the leading axes.
     for (let d = inner - 1; d >= 0; d--) {
@@ -68,6 +69,32 @@ export function copyBox(
       index[d] = 0;
     }
   }
+}
+
+/**
+ * `move(from, to, n)`: source[from .. from + n) → target[to ..]. Views of one buffer (the heap) move
+ * with `copyWithin`, which allocates nothing (a `subarray` per run would); short runs element by
+ * element; long ones with `set` (measured ~2.5× faster than `copyWithin` on 100 k values, and one
+ * view per long run is nothing).
+ */
+const LONG_RUN = 4096;
+
+function mover(source: Float32Array | Int32Array | Uint8Array, target: Float32Array | Int32Array | Uint8Array): (from: number, to: number, n: number) => void {
+  const bytes = source.BYTES_PER_ELEMENT;
+  if (source.buffer === target.buffer && target.BYTES_PER_ELEMENT === bytes) {
+    // The whole buffer as elements of this size (the views' offsets are multiples of it).
+    const heap = bytes === 4 ? new Int32Array(source.buffer) : new Uint8Array(source.buffer);
+    const [s, t] = [source.byteOffset / bytes, target.byteOffset / bytes];
+    return (from, to, n) => {
+      if (n < 8) for (let i = 0; i < n; i++) target[to + i] = source[from + i]!;
+      else if (n < LONG_RUN) heap.copyWithin(t + to, s + from, s + from + n);
+      else target.set(source.subarray(from, from + n), to);
+    };
+  }
+  return (from, to, n) => {
+    if (n < 16) for (let i = 0; i < n; i++) target[to + i] = source[from + i]!;
+    else target.set(source.subarray(from, from + n), to);
+  };
 }
 
 function sliceInfo(backend: WasmHeapBackend, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
@@ -103,10 +130,37 @@ const splitVKernel: KernelFunc = (args) => {
   });
 };
 
+/** Concatenation along `axis`: per outer row, each input's row in turn (rows of inner extents). */
+const concatKernel: KernelFunc = (args) => {
+  const inputs = args.inputs as unknown as TensorInfo[];
+  const backend = args.backend;
+  if (inputs[0]!.dtype === 'string' || !isWasmHeapBackend(backend)) return fallback('Concat', args);
+  const axis = tf.util.parseAxisParam((args.attrs as unknown as { axis: number | number[] }).axis, inputs[0]!.shape)[0]!;
+  const shapes = inputs.map((t) => t.shape);
+  tf.backend_util.assertParamsConsistent(shapes, axis);
+  const outShape = tf.backend_util.computeOutShape(shapes, axis);
+  const parts = inputs.filter((t) => t.shape.every((d) => d > 0));
+  const out = backend.makeOutput(outShape, inputs[0]!.dtype);
+  if (parts.length === 0) return out;
+  const rows = outShape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = parts.map((t) => t.shape.slice(axis).reduce((a, b) => a * b, 1));
+  const width = inner.reduce((a, b) => a + b, 0);
+  // Views are taken after makeOutput, which may grow (and so move) the heap.
+  const target = backend.typedArrayFromHeap(out);
+  parts.forEach((t, i) => {
+    const move = mover(backend.typedArrayFromHeap(t), target);
+    const n = inner[i]!;
+    let to = inner.slice(0, i).reduce((a, b) => a + b, 0);
+    for (let r = 0, from = 0; r < rows; r++, from += n, to += width) move(from, to, n);
+  });
+  return out;
+};
+
 const COPY_KERNELS = new KernelReplacements(BACKEND, [
   ['Identity', identityKernel],
   ['Slice', sliceKernel],
   ['SplitV', splitVKernel],
+  ['Concat', concatKernel],
 ]);
 
 /** Our configs; `rememberOriginalCopyKernels` first keeps the backend's own kernels for the fallbacks. */
