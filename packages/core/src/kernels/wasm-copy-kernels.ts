@@ -14,7 +14,7 @@ import { isWasmHeapBackend, type WasmHeapBackend } from './wasm-heap.js';
  * - `Concat` copies each row of each input with a new typed-array view (`subarray` + `set`): on a
  *   channel concatenation of [N, H, W, C] tensors that is N·H·W views per input, garbage for the
  *   collector. Ours moves the rows within the heap (`copyWithin`), allocating nothing.
- * Every run is moved within the heap's own buffer (`copyWithin`): source and target are views of it.
+ * Slice and SplitV move their runs the same way (`mover`): source and target are views of the heap.
  */
 const BACKEND = 'wasm';
 
