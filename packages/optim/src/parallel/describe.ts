@@ -10,7 +10,9 @@ import type { ModelDescriptor } from './protocol.js';
 export function describeModel(model: TrainableModel, given?: ModelDescriptor): ModelDescriptor {
   if (given) return given;
   if (model instanceof Supernet) {
-    return { module: '@autodeeplab/search-space', export: 'Supernet', args: [model.config, { name: model.name, fused: model.fused }] };
+    // Every option that changes what a step computes or holds (seed: the weights come from the main copy).
+    const options = { name: model.name, fused: model.fused, checkpoint: model.checkpoint, replayBudgetBytes: model.replayBudgetBytes };
+    return { module: '@autodeeplab/search-space', export: 'Supernet', args: [model.config, options] };
   }
   throw new UserInputError(
     'workers > 1 needs a way to rebuild the model in each worker: pass `replica: { module, export, args }` (only a Supernet is described automatically)',
