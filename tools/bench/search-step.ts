@@ -251,10 +251,9 @@ async function timeIterations(net: Supernet, workers: number, c: IterationContex
     { learningRate: config.archLr, beta1: config.archBeta1, beta2: config.archBeta2, epsilon: config.archEpsilon, weightDecay: config.archWeightDecay },
     'bench/adam',
   );
-  const byPath = (grads: tf.NamedTensorMap, vars: ReadonlyMap<string, tf.Variable>): Map<string, tf.Tensor> => {
-    const byName = new Map([...vars].map(([path, v]) => [v.name, path] as const));
-    return new Map(Object.entries(grads).map(([name, g]) => [byName.get(name)!, g] as const));
-  };
+  // Gradients from tf.variableGrads (keyed by variable name) keyed by state-dict path.
+  const pathOfName = new Map([...net.stateDict()].map(([path, v]) => [v.name, path] as const));
+  const byPath = (grads: tf.NamedTensorMap): Map<string, tf.Tensor> => new Map(Object.entries(grads).map(([name, g]) => [pathOfName.get(name)!, g] as const));
 
   let pool: GradientWorkerPool | undefined;
   let poolStartS: number | undefined;
@@ -269,10 +268,10 @@ async function timeIterations(net: Supernet, workers: number, c: IterationContex
     const iteration = async () => {
       if (!pool) {
         const w = c.forwardBackward(c.train.x, c.train.labels, c.weights);
-        sgd.step(byPath(w.grads, weightMap));
+        sgd.step(byPath(w.grads));
         tf.dispose([w.value, ...Object.values(w.grads)]);
         const a = c.forwardBackward(c.valid.x, c.valid.labels, c.arch);
-        adam.step(byPath(a.grads, archMap));
+        adam.step(byPath(a.grads));
         tf.dispose([a.value, ...Object.values(a.grads)]);
       } else {
         const w = await pool.gradients(weightMap, c.train.raw, IGNORE_LABEL);

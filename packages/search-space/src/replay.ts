@@ -33,9 +33,8 @@ export function defaultReplayBudgetBytes(backend: string = tf.getBackend()): num
 /**
  * Keeps the outputs of a checkpointed node's convolutions (the stacked sep and atrous convs, nearly
  * all of its multiply-adds) from the forward pass, the heavy ones always and the light ones as far
- * as the budget allows, and replays them
- * when the checkpoint recomputes the node for its backward pass: the recomputation then runs only
- * the cheap parts and the convolutions that did not fit. Exact (the same convolution of the same
+ * as the budget allows, and replays them when the checkpoint recomputes the node for its backward
+ * pass: the recomputation then runs only the cheap parts and the convolutions that did not fit. Exact (the same convolution of the same
  * inputs); the price is the memory of those outputs, from the forward pass until the node's
  * backward (see `replayedOutputs` in @autodeeplab/ops).
  *

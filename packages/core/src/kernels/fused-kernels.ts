@@ -426,7 +426,8 @@ export function sgdStep(param: tf.Tensor, grad: tf.Tensor, buffer: tf.Tensor | u
   }
   return tf.tidy(() => {
     const g = o.weightDecay > 0 ? tf.add(grad, tf.mul(param, o.weightDecay)) : grad;
-    if (!buffer || !(o.momentum > 0)) return { param: tf.sub(param, tf.mul(g, o.learningRate)) };
+    // As the kernel: a buffer is updated (v = μ·v + g) whenever one is given.
+    if (!buffer) return { param: tf.sub(param, tf.mul(g, o.learningRate)) };
     const v = tf.add(tf.mul(buffer, o.momentum), g);
     const direction = o.nesterov ? tf.add(g, tf.mul(v, o.momentum)) : v;
     return { param: tf.sub(param, tf.mul(direction, o.learningRate)), buffer: v };

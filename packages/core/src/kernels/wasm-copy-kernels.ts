@@ -142,17 +142,17 @@ const concatKernel: KernelFunc = (args) => {
   const parts = inputs.filter((t) => t.shape.every((d) => d > 0));
   const out = backend.makeOutput(outShape, inputs[0]!.dtype);
   if (parts.length === 0) return out;
-  const rows = outShape.slice(0, axis).reduce((a, b) => a * b, 1);
-  const inner = parts.map((t) => t.shape.slice(axis).reduce((a, b) => a * b, 1));
-  const width = inner.reduce((a, b) => a + b, 0);
+  const rows = tf.util.sizeFromShape(outShape.slice(0, axis));
+  const width = tf.util.sizeFromShape(outShape.slice(axis));
   // Views are taken after makeOutput, which may grow (and so move) the heap.
   const target = backend.typedArrayFromHeap(out);
-  parts.forEach((t, i) => {
+  let column = 0;
+  for (const t of parts) {
     const move = mover(backend.typedArrayFromHeap(t), target);
-    const n = inner[i]!;
-    let to = inner.slice(0, i).reduce((a, b) => a + b, 0);
-    for (let r = 0, from = 0; r < rows; r++, from += n, to += width) move(from, to, n);
-  });
+    const n = tf.util.sizeFromShape(t.shape.slice(axis));
+    for (let r = 0, from = 0, to = column; r < rows; r++, from += n, to += width) move(from, to, n);
+    column += n;
+  }
   return out;
 };
 

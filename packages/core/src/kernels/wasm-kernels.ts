@@ -110,7 +110,7 @@ export function convFilterGradPrefersSimd(g: ConvGeometry): boolean {
   return g.outC % 4 === 0;
 }
 
-/** `simd`: 'auto' uses the size heuristic; 'always' / 'never' force a path where possible (benchmarks). */
+/** `simd`: 'never' forces XNNPACK (benchmarks); 'auto' and 'always' take the SIMD path wherever it applies. */
 export const convFilterGradOptions: { simd: 'auto' | 'always' | 'never' } = { simd: 'auto' };
 
 /** Regular filter gradient on the heap with the SIMD outer products; null where that path does not apply. */
@@ -142,7 +142,7 @@ export function convInputGradPrefersSimd(g: ConvGeometry): boolean {
   return g.inC % 4 === 0;
 }
 
-/** `simd`: 'auto' uses the size heuristic; 'always' / 'never' force a path where possible (benchmarks). */
+/** `simd`: 'never' forces XNNPACK (benchmarks); 'auto' and 'always' take the SIMD path wherever it applies. */
 export const convInputGradOptions: { simd: 'auto' | 'always' | 'never' } = { simd: 'auto' };
 
 /** Regular input gradient on the heap with the strided SIMD outer products; null where that path does not apply. */
