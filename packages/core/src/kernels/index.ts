@@ -6,8 +6,9 @@ import { RESIZE_BILINEAR_GRADIENT } from './resize-gradient.js';
 import { WASM_KERNELS } from './wasm-kernels.js';
 import { WASM_COPY_KERNELS, rememberOriginalCopyKernels } from './wasm-copy-kernels.js';
 import { WASM_POOL_GRADIENT_KERNELS, rememberOriginalPoolGradientKernels } from './pool-gradients.js';
+import { WASM_POINTWISE_CONV_KERNELS, rememberOriginalConvKernel } from './pointwise-conv.js';
 
-const WASM_ALL: readonly KernelConfig[] = [...WASM_KERNELS, ...WASM_COPY_KERNELS, ...WASM_POOL_GRADIENT_KERNELS];
+const WASM_ALL: readonly KernelConfig[] = [...WASM_KERNELS, ...WASM_COPY_KERNELS, ...WASM_POOL_GRADIENT_KERNELS, ...WASM_POINTWISE_CONV_KERNELS];
 
 import { FUSED_GRADIENTS, FUSED_KERNELS } from './fused-kernels.js';
 
@@ -25,6 +26,7 @@ export function registerMissingKernels(): void {
   if (tf.getKernel('Conv2D', 'wasm') != null) {
     rememberOriginalCopyKernels();
     rememberOriginalPoolGradientKernels();
+    rememberOriginalConvKernel();
     for (const config of WASM_ALL) installKernel(config);
   }
   // Kernel names of our own: no backend registers them, so they can be installed at any time.
