@@ -440,6 +440,24 @@ function maxPoolGradFunctionBody(): number[] {
   return encodeBody(6, 5, code);
 }
 
+// copyRuns(src, dst, count, nBytes, srcStride, dstStride): count runs of nBytes bytes, run r from
+// src + r·srcStride to dst + r·dstStride (count ≥ 1; runs must not overlap). One bulk-memory
+// memory.copy per run: the rows of a channel slice or concatenation without a JavaScript call each.
+const CR = { SRC: 0, DST: 1, COUNT: 2, N: 3, SS: 4, DS: 5 } as const;
+const MEMORY_COPY = [0xfc, ...uleb(10), 0x00, 0x00];
+
+function copyRunsFunctionBody(): number[] {
+  const code = [
+    op.loop, op.void,
+    ...get(CR.DST), ...get(CR.SRC), ...get(CR.N), ...MEMORY_COPY,
+    ...addLocal(CR.SRC, CR.SS), ...addLocal(CR.DST, CR.DS),
+    ...decrement(CR.COUNT), op.brIf, 0,
+    op.end,
+    op.end,
+  ];
+  return encodeBody(0, 0, code);
+}
+
 function section(id: number, payload: number[]): number[] {
   return [id, ...uleb(payload.length), ...payload];
 }
@@ -455,6 +473,7 @@ const FUNCTIONS: readonly { name: string; params: number; body: () => number[] }
   { name: 'reluMask', params: 4, body: reluMaskFunctionBody },
   { name: 'sgdMomentum', params: 10, body: sgdMomentumFunctionBody },
   { name: 'maxPoolGrad', params: 12, body: maxPoolGradFunctionBody },
+  { name: 'copyRuns', params: 6, body: copyRunsFunctionBody },
 ];
 
 function moduleBytes(): Uint8Array {
@@ -541,6 +560,7 @@ export type MaxPoolGrad = (
   xRow: number,
   xCol: number,
 ) => void;
+export type CopyRuns = (src: number, dst: number, count: number, nBytes: number, srcStride: number, dstStride: number) => void;
 export type SgdMomentum = (w: number, g: number, v: number, wOut: number, vOut: number, nBytes: number, lrBits: number, muBits: number, wdBits: number, flags: number) => void;
 
 /** The slice of the WebAssembly JS API used here (this package's TS lib has no DOM/WebAssembly types). */
@@ -571,6 +591,7 @@ export interface SimdKernels {
   reluMask: ReluMask;
   sgdMomentum: SgdMomentum;
   maxPoolGrad: MaxPoolGrad;
+  copyRuns: CopyRuns;
 }
 
 /**
@@ -599,6 +620,7 @@ export function simdKernelsFor(memory: WasmMemory): SimdKernels | null {
     reluMask: instance.exports.reluMask as ReluMask,
     sgdMomentum: instance.exports.sgdMomentum as SgdMomentum,
     maxPoolGrad: instance.exports.maxPoolGrad as MaxPoolGrad,
+    copyRuns: instance.exports.copyRuns as CopyRuns,
   };
   instances.set(memory, kernels);
   return kernels;

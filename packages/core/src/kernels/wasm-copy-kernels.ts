@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { KernelReplacements } from './replaced-kernels.js';
-import { isWasmHeapBackend, type WasmHeapBackend } from './wasm-heap.js';
+import { isWasmHeapBackend, simdOnHeap, type WasmHeapBackend } from './wasm-heap.js';
 
 /**
  * Copy kernels for tfjs-backend-wasm 4.22 that do not copy more than they must:
@@ -13,8 +13,10 @@ import { isWasmHeapBackend, type WasmHeapBackend } from './wasm-heap.js';
  *   Ours copies the piece straight from the heap, one contiguous run at a time.
  * - `Concat` copies each row of each input with a new typed-array view (`subarray` + `set`): on a
  *   channel concatenation of [N, H, W, C] tensors that is N·H·W views per input, garbage for the
- *   collector. Ours moves the rows within the heap (`copyWithin`), allocating nothing.
- * Slice and SplitV move their runs the same way (`mover`): source and target are views of the heap.
+ *   collector. Ours moves the rows within the heap, allocating nothing.
+ * Rows move in equally spaced batches (`RunCopier`): with WebAssembly SIMD available, one call of the
+ * hand-assembled `copyRuns` per batch (a bulk `memory.copy` per row, no JavaScript per row: a channel
+ * slice of [1, 81, 81, 40] is 81 calls, not 6,561 row moves); otherwise row by row (`mover`).
  */
 const BACKEND = 'wasm';
 
@@ -30,17 +32,48 @@ const identityKernel: KernelFunc = (args) => {
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 };
 
+type HeapArray = Float32Array | Int32Array | Uint8Array;
+
+/**
+ * `copy(from, to, count, n, fromStride, toStride)`: `count` runs of `n` elements, run r from
+ * source[from + r·fromStride] to target[to + r·toStride] (element indices into the two views).
+ */
+export type RunCopier = (from: number, to: number, count: number, n: number, fromStride: number, toStride: number) => void;
+
+/** Row by row in JavaScript (`mover`). */
+function jsRunCopier(source: HeapArray, target: HeapArray): RunCopier {
+  const move = mover(source, target);
+  return (from, to, count, n, fromStride, toStride) => {
+    for (let r = 0; r < count; r++, from += fromStride, to += toStride) move(from, to, n);
+  };
+}
+
+/** `simd`: 'never' moves every row in JavaScript (benchmarks, A/B tests). */
+export const copyRunsOptions: { simd: 'auto' | 'never' } = { simd: 'auto' };
+
+/**
+ * The copier for two views of the backend's heap: `copyRuns` on the heap where the SIMD module runs,
+ * else row by row. Take the views after the kernel's allocations (they may move the heap).
+ */
+function heapRunCopier(backend: WasmHeapBackend, source: HeapArray, target: HeapArray): RunCopier {
+  const simd = copyRunsOptions.simd === 'never' ? null : simdOnHeap(backend);
+  if (simd == null || source.buffer !== target.buffer) return jsRunCopier(source, target);
+  const bytes = source.BYTES_PER_ELEMENT;
+  const copyRuns = simd.k.copyRuns;
+  return (from, to, count, n, fromStride, toStride) => {
+    if (count === 0 || n === 0) return;
+    copyRuns(source.byteOffset + from * bytes, target.byteOffset + to * bytes, count, n * bytes, fromStride * bytes, toStride * bytes);
+  };
+}
+
 /**
  * Copies the box `begin`/`size` of `x` into `out` (both dense, row-major). Trailing axes taken whole
- * merge into one contiguous run; the leading axes are walked like an odometer.
+ * merge into one contiguous run; the runs along the axes before it, as far back as they stay equally
+ * spaced (whole axes, then one partial one), go as one batch; the axes before those are walked like
+ * an odometer. `copier` moves the batches (default: row by row in JavaScript).
  */
-export function copyBox(
-  source: Float32Array | Int32Array | Uint8Array,
-  shape: readonly number[],
-  begin: readonly number[],
-  size: readonly number[],
-  target: Float32Array | Int32Array | Uint8Array,
-): void {
+export function copyBox(source: HeapArray, shape: readonly number[], begin: readonly number[], size: readonly number[], target: HeapArray, copier?: RunCopier): void {
+  const copy = copier ?? jsRunCopier(source, target);
   const rank = shape.length;
   const strides = new Array<number>(rank);
   let stride = 1;
@@ -52,17 +85,24 @@ export function copyBox(
   let inner = rank - 1;
   while (inner > 0 && size[inner] === shape[inner]) inner--;
   const run = size[inner]! * strides[inner]!;
-  const outer = size.slice(0, inner).reduce((a, b) => a * b, 1);
-  const index = new Array<number>(inner).fill(0);
+  // The batch: axes [batchAxis, inner) — whole ones after batchAxis — whose runs are `rowStride` apart.
+  let batchAxis = inner;
+  if (inner > 0) {
+    batchAxis = inner - 1;
+    while (batchAxis > 0 && size[batchAxis] === shape[batchAxis]) batchAxis--;
+  }
+  const rowStride = inner > 0 ? strides[inner - 1]! : run;
+  const batch = size.slice(batchAxis, inner).reduce((a, b) => a * b, 1);
+  const outer = size.slice(0, batchAxis).reduce((a, b) => a * b, 1);
+  const index = new Array<number>(batchAxis).fill(0);
   let from = 0;
   for (let d = 0; d <= inner; d++) from += begin[d]! * strides[d]!;
   let to = 0;
-  const move = mover(source, target);
   for (let r = 0; r < outer; r++) {
-    move(from, to, run);
-    to += run;
-    // Next row: advance the odometer over the leading axes.
-    for (let d = inner - 1; d >= 0; d--) {
+    copy(from, to, batch, run, rowStride, run);
+    to += batch * run;
+    // Next batch: advance the odometer over the leading axes.
+    for (let d = batchAxis - 1; d >= 0; d--) {
       from += strides[d]!;
       if (++index[d]! < size[d]!) break;
       from -= size[d]! * strides[d]!;
@@ -79,7 +119,7 @@ export function copyBox(
  */
 const LONG_RUN = 4096;
 
-function mover(source: Float32Array | Int32Array | Uint8Array, target: Float32Array | Int32Array | Uint8Array): (from: number, to: number, n: number) => void {
+function mover(source: HeapArray, target: HeapArray): (from: number, to: number, n: number) => void {
   const bytes = source.BYTES_PER_ELEMENT;
   if (source.buffer === target.buffer && target.BYTES_PER_ELEMENT === bytes) {
     // The whole buffer as elements of this size (the views' offsets are multiples of it).
@@ -101,7 +141,8 @@ function sliceInfo(backend: WasmHeapBackend, x: TensorInfo, begin: number[], siz
   const out = backend.makeOutput(size, x.dtype);
   if (size.some((s) => s === 0)) return out;
   // Views are taken after makeOutput, which may grow (and so move) the heap.
-  copyBox(backend.typedArrayFromHeap(x), x.shape, begin, size, backend.typedArrayFromHeap(out));
+  const [source, target] = [backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out)];
+  copyBox(source, x.shape, begin, size, target, heapRunCopier(backend, source, target));
   return out;
 }
 
@@ -148,9 +189,8 @@ const concatKernel: KernelFunc = (args) => {
   const target = backend.typedArrayFromHeap(out);
   let column = 0;
   for (const t of parts) {
-    const move = mover(backend.typedArrayFromHeap(t), target);
     const n = tf.util.sizeFromShape(t.shape.slice(axis));
-    for (let r = 0, from = 0, to = column; r < rows; r++, from += n, to += width) move(from, to, n);
+    heapRunCopier(backend, backend.typedArrayFromHeap(t), target)(0, column, rows, n, n, width);
     column += n;
   }
   return out;
