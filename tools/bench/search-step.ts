@@ -110,6 +110,11 @@ interface IterationRow {
    * machine the wall time also counts other processes' use of the cores; this does not.
    */
   cpuS: number;
+  /**
+   * Minor page faults per iteration (whole process): memory the process takes fresh from the OS.
+   * On our VM a first touch costs ~17 µs per 4 KiB page (~0.8 s for 190 MB), 100× a re-touch.
+   */
+  minorFaults: number;
   /** Seconds to start the pool (workers build their supernet copy); absent for 1. */
   poolStartS?: number;
   /** GradientWorkerPool.lastStep of the last timed weight step and architecture step (ms). */
@@ -197,7 +202,7 @@ async function measure(
   if (opts.iteration) {
     for (const workers of opts.workers) {
       iterations.push(await timeIterations(net, workers, { train, valid, weights, arch, forwardBackward, probe, repeats: opts.repeats, backend: opts.backend }));
-      process.stderr.write(`  ${size}×${size}, workers ${workers}: ${iterations.at(-1)!.iterationS.toFixed(2)} s / iteration\n`);
+      process.stderr.write(`  ${size}×${size}, workers ${workers}: ${iterations.at(-1)!.iterationS.toFixed(2)} s / iteration, ${iterations.at(-1)!.minorFaults} minor page faults / iteration\n`);
     }
   }
   const iterationS = iterations.find((r) => r.workers === 1)?.iterationS;
@@ -292,13 +297,16 @@ async function timeIterations(net: Supernet, workers: number, c: IterationContex
     const loadAverage1mBefore = loadavg()[0]!;
     c.probe.reset();
     const cpu = process.cpuUsage();
+    const faultsBefore = process.resourceUsage().minorPageFault;
     const timing = await timeIt(iteration, { repeats: c.repeats, warmup: 0 });
     const cpuUsed = process.cpuUsage(cpu);
+    const faults = process.resourceUsage().minorPageFault - faultsBefore;
     return {
       workers,
       iterationS: timing.medianMs / 1000,
       samplesS: timing.samplesMs.map((ms) => ms / 1000),
       cpuS: (cpuUsed.user + cpuUsed.system) / 1e6 / timing.samplesMs.length,
+      minorFaults: Math.round(faults / timing.samplesMs.length),
       ...(poolStartS !== undefined ? { poolStartS } : {}),
       ...(weightStep ? { weightStep } : {}),
       ...(archStep ? { archStep } : {}),
