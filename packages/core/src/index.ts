@@ -5,6 +5,7 @@ export * from './layers.js';
 export * from './backend.js';
 export * from './atomic.js';
 export * from './memory.js';
+export * from './values.js';
 export * from './checkpoint.js';
 export * from './schemas/validate.js';
 export * from './schemas/genotype.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { UserInputError, currentBackend } from '@autodeeplab/core';
+import { UserInputError, currentBackend, readValues, tensorFromCopy } from '@autodeeplab/core';
 import { batchToTensors, computeLossAndGradients, disposeBatch, disposeGradients, type GradientResult, type LossAndGradients } from '../loop-support.js';
 import type { Batch, TrainableModel } from '../types.js';
 import { describeModel } from './describe.js';
@@ -185,7 +185,7 @@ export class GradientWorkerPool {
   private write(i: number): number {
     const v = this.variables[i]!;
     if (this.written[i] === v.dataId) return 0;
-    this.stateValues.set(v.dataSync() as Float32Array, this.layout.entries[i]!.offset);
+    this.stateValues.set(readValues(v), this.layout.entries[i]!.offset);
     this.written[i] = v.dataId;
     return v.size;
   }
@@ -202,15 +202,18 @@ export class GradientWorkerPool {
     // norm. (Measured on the paper's supernet, 9,189 variables, 47.7 M values, wasm: tensor ops cost
     // a launch per op and per variable, and one flat vector costs more still — a 9,189-way concat
     // ~1 s, a scalar multiply of 47.7 M values ~1.5 s on tfjs-wasm's broadcast path.)
+    // Values are read in place and summed into one reused buffer, which the new tensor copies: no
+    // fresh 190 MB per step (see @autodeeplab/core `readValues`).
     const gradients = new Map<string, tf.Tensor>();
+    const scratch = new Float32Array(Math.max(0, ...grads.map((i) => this.layout.entries[i]!.size)));
     let squares = 0;
     for (const i of grads) {
       const e = this.layout.entries[i]!;
       const own = main.gradients.get(e.path);
       if (!own) continue;
-      const sum = new Float32Array(e.size);
-      squares += weightedSum(own.dataSync() as Float32Array, results.map((r) => r.read(i)), weights, sum);
-      gradients.set(e.path, tf.tensor(sum, e.shape, 'float32'));
+      const sum = scratch.subarray(0, e.size);
+      squares += weightedSum(readValues(own), results.map((r) => r.read(i)), weights, sum);
+      gradients.set(e.path, tensorFromCopy(sum, e.shape));
     }
     disposeGradients(main.gradients);
     return { loss, gradNorm: Math.sqrt(squares), gradients };
@@ -228,7 +231,7 @@ export class GradientWorkerPool {
         let count = images[0]!;
         results.forEach((r, k) => {
           if (!sets[k]!.has(i)) return;
-          sum = tf.add(sum, tf.mul(tf.tensor(r.read(i).slice(), e.shape, 'float32'), images[k + 1]!));
+          sum = tf.add(sum, tf.mul(tensorFromCopy(r.read(i), e.shape), images[k + 1]!));
           count += images[k + 1]!;
         });
         v.assign(tf.div(sum, count));

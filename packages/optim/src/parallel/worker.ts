@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { initBackend, type BackendName } from '@autodeeplab/core';
+import { initBackend, readValues, tensorFromCopy, type BackendName } from '@autodeeplab/core';
 import { batchToTensors, computeLossAndGradients, disposeBatch, disposeGradients, type LossAndGradients } from '../loop-support.js';
 import type { TrainableModel } from '../types.js';
 import { variablesInLayout } from './layout.js';
@@ -46,7 +46,7 @@ class GradientWorker {
     for (const i of request.sync) {
       const e = entries[i]!;
       // A copy: the main thread rewrites the shared buffer while this replica keeps its value.
-      tf.tidy(() => this.variables[i]!.assign(tf.tensor(this.state.slice(e.offset, e.offset + e.size), e.shape, 'float32')));
+      tf.tidy(() => this.variables[i]!.assign(tensorFromCopy(this.state.subarray(e.offset, e.offset + e.size), e.shape)));
     }
     this.model.train(request.training);
     const before = this.buffers.map((i) => this.variables[i]!.dataId);
@@ -64,8 +64,8 @@ class GradientWorker {
       for (const i of request.grads) {
         const e = entries[i]!;
         const g = result.gradients.get(e.path);
-        // dataSync, not data(): thousands of variables, one event-loop turn each would add up.
-        if (g) this.output.set(g.dataSync() as Float32Array, e.offset);
+        // Read synchronously: thousands of variables, one event-loop turn each would add up.
+        if (g) this.output.set(readValues(g), e.offset);
         else this.output.fill(0, e.offset, e.offset + e.size);
       }
     } finally {
@@ -73,7 +73,7 @@ class GradientWorker {
     }
     // Buffers a training-mode forward updated (BN running statistics): the main thread averages them.
     const changed = this.buffers.filter((i, k) => this.variables[i]!.dataId !== before[k]);
-    for (const i of changed) this.output.set(this.variables[i]!.dataSync() as Float32Array, entries[i]!.offset);
+    for (const i of changed) this.output.set(readValues(this.variables[i]!), entries[i]!.offset);
     return { type: 'result', seq: request.seq, loss: result.loss, buffers: changed, tensors: tf.memory().numTensors, computeMs: performance.now() - start };
   }
 }
