@@ -4,7 +4,7 @@ export { MixedOp, applyShared, type Candidate, type MixedOpSpec, type Terms } fr
 export { SearchCell, type CellCall, type EdgeWeights, type SearchCellSpec } from './cell.js';
 export { StemLayer } from './transition.js';
 export { weightedSum } from './weighted-sum.js';
-export { AlphaColumns, StackedTensor, applyStackedCell, stackedWeightedSum, type StackedCellInputs } from './stacked-cell.js';
+export { AlphaColumns, StackedTensor, applyStackedCell, stackedWeightedSum, type EdgeLayout, type StackedCellInputs } from './stacked-cell.js';
 export { measureTape, type TapeMemory } from './probe.js';
 export { checkpoint } from './checkpoint.js';
 export { defaultReplayBudgetBytes } from './replay.js';

@@ -56,39 +56,52 @@ export class AlphaColumns {
   }
 }
 
+/** How a group's op outputs are laid out: P pixels (all images), E edges, C channels per edge. */
+export interface EdgeLayout {
+  pixels: number;
+  edges: number;
+  channels: number;
+}
+
 /**
- * Σ_k w_k ⊙ t_k for E stacked edges: `terms[k]` is [P, E, C] (per edge) or [P, 1, C] (shared by all
- * edges), `weights[k]` is [E, 1]. One tape node that keeps only the terms (and the small weights).
- * With `weightGradients: false` the gradient of the weights is zero (not computed).
+ * Σ_k w_k ⊙ t_k for E stacked edges, edge-major: [E, P·C]. `terms[k]` holds P·E·C values (per edge:
+ * pixel-major, then edge, then channel, as a stacked op's [N, H, W, E·C] output) or P·C (one term
+ * shared by all edges); `weights[k]` is [E, 1]. One tape node that keeps only the terms (and the small
+ * weights); the reshapes and the transpose to edge-major run inside it, so a recomputed forward
+ * records none of them. With `weightGradients: false` the gradient of the weights is zero (not computed).
  */
-export function stackedWeightedSum(weights: readonly tf.Tensor[], terms: readonly tf.Tensor3D[], edges: number, weightGradients = true): tf.Tensor3D {
+export function stackedWeightedSum(weights: readonly tf.Tensor[], terms: readonly tf.Tensor[], layout: EdgeLayout, weightGradients = true): tf.Tensor2D {
+  const { pixels: p, edges, channels: c } = layout;
   const m = terms.length;
+  const as3d = (x: tf.Tensor) => tf.reshape(x, [p, x.size === p * edges * c ? edges : 1, c]) as tf.Tensor3D;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[2 * m] as tf.GradSaveFunc;
     const w = args.slice(0, m) as tf.Tensor[];
-    const t = args.slice(m, 2 * m) as tf.Tensor3D[];
+    const t = args.slice(m, 2 * m) as tf.Tensor[];
     save([...w, ...t]);
     // The weights as one [K, E] matrix (from K tiny [E, 1] columns).
-    const value = edgeWeightedSum(tf.concat(w.map((x) => tf.reshape(x, [1, edges])), 0) as tf.Tensor2D, t);
+    const summed = edgeWeightedSum(tf.concat(w.map((x) => tf.reshape(x, [1, edges])), 0) as tf.Tensor2D, t.map(as3d));
+    const value = tf.reshape(edges === 1 ? summed : tf.transpose(summed, [1, 0, 2]), [edges, p * c]) as tf.Tensor2D;
     return {
-      value: value as tf.Tensor3D,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      value,
+      gradFunc: (dyEdgeMajor: tf.Tensor, saved: tf.Tensor[]) => {
+        const dy3 = tf.reshape(dyEdgeMajor, [edges, p, c]);
+        const dy = (edges === 1 ? tf.reshape(dy3, [p, 1, c]) : tf.transpose(dy3, [1, 0, 2])) as tf.Tensor3D;
         const sw = saved.slice(0, m);
         const st = saved.slice(m);
         // dw[e] = Σ over pixels and channels of dy·t: one fused column sum per edge and channel
         // (a term shared by all edges, [P, 1, C], read for every edge), then over channels.
-        const dw = st.map((x) =>
-          weightGradients ? tf.reshape(tf.sum(columnDot(dy as tf.Tensor3D, x as tf.Tensor3D), 1), [edges, 1]) : tf.zeros([edges, 1]),
-        );
+        const dw = st.map((x) => (weightGradients ? tf.reshape(tf.sum(columnDot(dy, as3d(x)), 1), [edges, 1]) : tf.zeros([edges, 1])));
         const dt = sw.map((wk, k) => {
-          const g = edgeWeightedSum(tf.reshape(wk, [1, edges]) as tf.Tensor2D, [dy as tf.Tensor3D]);
-          return st[k]!.shape[1] === edges ? g : tf.sum(g, 1, true);
+          const g = edgeWeightedSum(tf.reshape(wk, [1, edges]) as tf.Tensor2D, [dy]);
+          const term = st[k]!;
+          return tf.reshape(term.size === p * edges * c ? g : tf.sum(g, 1), term.shape);
         });
         return [...dw, ...dt];
       },
     };
   });
-  return op(...weights, ...terms) as tf.Tensor3D;
+  return op(...weights, ...terms) as tf.Tensor2D;
 }
 
 export interface StackedCellInputs {
@@ -130,17 +143,13 @@ export function applyStackedCell(cell: SearchCell, inputs: StackedCellInputs, al
         input,
       ),
     );
-    const p = input.x.shape[0] * h * w;
-    const e = edges.length;
     const weights = alpha.columns(edges.map((edge) => edge.index));
-    const terms = outputs.map((o) => tf.reshape(o.y, [p, o.shared ? 1 : e, c]) as tf.Tensor3D);
-    const summed = stackedWeightedSum(
+    return stackedWeightedSum(
       candidates.map((cand) => weights[cand.column]!),
-      terms,
-      e,
+      outputs.map((o) => o.y),
+      { pixels: input.x.shape[0] * h * w, edges: edges.length, channels: c },
       alpha.differentiated,
     );
-    return tf.reshape(e === 1 ? summed : tf.transpose(summed, [1, 0, 2]), [e, p * c]) as tf.Tensor2D;
   };
 
   let acc: tf.Tensor2D;
