@@ -59,6 +59,20 @@ interface Row {
   backwardGflops: number;
 }
 
+/** Backends whose kernels have finished when the op returns. */
+const SYNCHRONOUS_BACKENDS = new Set(['wasm', 'cpu', 'tensorflow']);
+
+/**
+ * Waits for `ts`, reading them back only where the backend computes asynchronously. A read-back
+ * copies the tensor into freshly allocated JavaScript memory, and on our VMs the first touch of
+ * fresh memory costs ~17 µs per 4 KiB page: for small kernels that, not the kernel, was most of
+ * the time (and made the timings bimodal, by whether the allocator reused pages).
+ */
+function settle(...ts: Tensor[]): void {
+  if (SYNCHRONOUS_BACKENDS.has(tf.getBackend())) return;
+  for (const t of ts) t.dataSync();
+}
+
 /** Multiply-adds ×2 of the forward pass ('same' padding, stride 1); the backward pass does twice as many. */
 function forwardFlops(c: ConvCase, [n, h, w, ch]: number[]): number {
   const taps = c.kernel * c.kernel;
@@ -76,7 +90,7 @@ async function benchCase(backend: string, c: ConvCase, shape: [number, number, n
     const y = c.depthwise
       ? tf.depthwiseConv2d(x, filter, 1, 'same', 'NHWC', c.dilation)
       : tf.conv2d(x, filter, 1, 'same', 'NHWC', c.dilation);
-    y.dataSync();
+    settle(y);
     y.dispose();
   };
   const grad = tf.getGradient(kernelName);
@@ -85,8 +99,7 @@ async function benchCase(backend: string, c: ConvCase, shape: [number, number, n
     const fns = grad.gradFunc(dy, [x, filter], attrs as unknown as NamedAttrMap) as Record<string, () => Tensor>;
     const dx = (fns.x as () => Tensor)();
     const df = (fns.filter as () => Tensor)();
-    dx.dataSync();
-    df.dataSync();
+    settle(dx, df);
     tf.dispose([dx, df]);
   };
   const before = tf.memory().numTensors;
@@ -190,7 +203,7 @@ async function filterGradSuite(opts: { repeats: number; warmup: number }): Promi
       const filterName = c.depthwise ? 'DepthwiseConv2dNativeBackpropFilter' : 'Conv2DBackpropFilter';
       const runAndFree = (name: string, inputs: Record<string, Tensor>, extra: Record<string, unknown>) => () => {
         const t = tf.engine().runKernel(name, inputs, { ...attrs, ...extra } as unknown as NamedAttrMap) as Tensor;
-        t.dataSync();
+        settle(t);
         t.dispose();
       };
       const fwd = await minOf(runAndFree(fwdName, { x, filter }, {}));
