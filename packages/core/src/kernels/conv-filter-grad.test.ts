@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../backend.js';
+import { describe, expect, it } from 'vitest';
+import { useWasmWithLeakCheck } from '../testing/leak-check.js';
 import { Rng } from '../rng.js';
 import { simdReduceModuleBytes } from './simd-reduce.js';
 import {
@@ -172,15 +172,7 @@ const label = (c: Case) =>
   `[${c.n},${c.h},${c.w},${c.ci}]→${c.co} k${c.k} s${c.stride} d${c.dilation} ${typeof c.pad === 'string' ? c.pad : JSON.stringify(c.pad)}`;
 
 describe('wasm regular filter gradient', () => {
-  let isTestBefore: boolean;
-  beforeAll(async () => {
-    await initBackend({ backend: 'wasm' });
-    isTestBefore = tf.env().getBool('IS_TEST');
-    tf.env().set('IS_TEST', true);
-  });
-  afterAll(() => {
-    tf.env().set('IS_TEST', isTestBefore);
-  });
+  useWasmWithLeakCheck();
 
   it('the hand-assembled SIMD module (both functions) validates', () => {
     const wasmApi = (globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } }).WebAssembly;

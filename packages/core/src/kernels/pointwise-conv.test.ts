@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useWasmWithLeakCheck } from '../testing/leak-check.js';
 import { initBackend } from '../backend.js';
 import { Rng } from '../rng.js';
 import { pointwiseConvOptions, pointwiseConvPaths } from './pointwise-conv.js';
@@ -75,15 +76,7 @@ const BACKEND_CASES: Case[] = [
 ];
 
 describe('wasm pointwise Conv2D', () => {
-  let isTestBefore: boolean;
-  beforeAll(async () => {
-    await initBackend({ backend: 'wasm' });
-    isTestBefore = tf.env().getBool('IS_TEST');
-    tf.env().set('IS_TEST', true);
-  });
-  afterAll(() => {
-    tf.env().set('IS_TEST', isTestBefore);
-  });
+  useWasmWithLeakCheck();
 
   SIMD_CASES.forEach((c, i) => {
     it(`SIMD path: [${c.shape}] × [${c.filter}] matches the float64 definition`, () => {
