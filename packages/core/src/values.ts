@@ -16,10 +16,8 @@ import { isWasmHeapBackend } from './kernels/wasm-heap.js';
  * only until the next tensor operation, which may grow and so move the heap), else `dataSync()`.
  */
 export function readValues(t: tf.Tensor): Float32Array {
-  if (t.dtype === 'float32') {
-    const backend: unknown = tf.backend();
-    if (tf.getBackend() === 'wasm' && isWasmHeapBackend(backend)) return backend.typedArrayFromHeap(t) as Float32Array;
-  }
+  const backend: unknown = tf.backend();
+  if (t.dtype === 'float32' && isWasmHeapBackend(backend)) return backend.typedArrayFromHeap(t) as Float32Array;
   return t.dataSync() as Float32Array;
 }
 

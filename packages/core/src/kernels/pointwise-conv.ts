@@ -1,14 +1,14 @@
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { convGeometry, type ConvAttrs } from './conv-backprop.js';
-import { convInputGradSimd } from './conv-input-grad.js';
 import { KernelReplacements } from './replaced-kernels.js';
-import { offsetOf, simdOnHeap } from './wasm-heap.js';
+import { simdOnHeap } from './wasm-heap.js';
+import { convInputGradOnHeap } from './wasm-kernels.js';
 
 /**
  * Conv2D on wasm for 1×1 filters at stride 1 (the supernet's pointwise convolutions): y = x · W per
  * pixel, which is exactly the input gradient of a 1×1 convolution from Co to Ci channels with the
  * filter already in the transposed layout that gradient reads ([1, 1, Ci, Co]). So it runs as the
- * SIMD input-gradient outer products over the heap, ~20–25 % faster than XNNPACK's operator at the
+ * SIMD input-gradient outer products over the heap, ~20 % less time than XNNPACK's operator at the
  * supernet's shapes (8–320 channels, 11×11 to 81×81 pixels; see docs/benchmarks.md), which on
  * tfjs-backend-wasm is created afresh for every filter tensor. Co must be a multiple of 4 (the
  * vector lanes); anything else (other filters, strides, explicit pads, NCHW, non-float32) goes to
@@ -36,15 +36,10 @@ function pointwiseOnHeap(args: Args): TensorInfo | null {
   if (kh !== 1 || kw !== 1 || strides[0] !== 1 || strides[1] !== 1 || !unpadded || co % 4 !== 0) return null;
   const onHeap = simdOnHeap(args.backend);
   if (onHeap == null) return null;
-  const { k, b } = onHeap;
   const [n, h, w] = x.shape as [number, number, number, number];
   // The input gradient of a 1×1 convolution Co → Ci: its dy is our x, its dx our y.
   const g = convGeometry([n, h, w, co], [1, 1, co, ci], 1, 1, 'valid', undefined, false);
-  const y = b.makeOutput([n, h, w, co], 'float32');
-  b.typedArrayFromHeap(y).fill(0);
-  // Offsets are read after makeOutput, which may grow (and so move) the heap.
-  convInputGradSimd(k.tapOuterStrided, offsetOf(b, x), offsetOf(b, filter), offsetOf(b, y), g);
-  return y;
+  return convInputGradOnHeap(onHeap, x, filter, g);
 }
 
 const conv2DKernel: KernelFunc = (args) => {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { KernelReplacements } from './replaced-kernels.js';
 import { kernelPrims } from './prims.js';
-import { isWasmHeapBackend, offsetOf, simdOnHeap } from './wasm-heap.js';
+import { isWasmHeapBackend, offsetOf, simdOnHeap, zeroedOutput } from './wasm-heap.js';
 
 /**
  * Pooling gradients for the wasm backend. tfjs-backend-wasm 4.22's MaxPoolGrad and AvgPoolGrad are
@@ -57,8 +57,7 @@ const maxPoolGradKernel: KernelFunc = (args) => {
   if (!wasmMaxPoolGradIsExact(args.backend, input) || dy.dtype !== 'float32' || output.dtype !== 'float32') return fallback('MaxPoolGrad', args);
   const { k, b } = simdOnHeap(args.backend)!;
   const info = poolInfo(input.shape, args.attrs as unknown as PoolAttrs);
-  const dx = b.makeOutput([...input.shape], 'float32');
-  b.typedArrayFromHeap(dx).fill(0);
+  const dx = zeroedOutput(b, [...input.shape]);
   // Offsets after the allocation (which may grow, and so move, the heap).
   const [xAt, yAt, dyAt, dxAt] = [input, output, dy, dx].map((t) => offsetOf(b, t)) as [number, number, number, number];
   const pixel = 4 * info.inChannels;

@@ -43,17 +43,22 @@ export function simdOnHeap(backend: unknown): { k: SimdKernels; b: WasmHeapBacke
  */
 export const offsetOf = (b: WasmHeapBackend, t: TensorInfo): number => b.getMemoryOffset(t.dataId);
 
+/** A float32 output on the heap, zeroed (for the SIMD functions, which accumulate into it). */
+export function zeroedOutput(b: WasmHeapBackend, shape: number[]): TensorInfo {
+  const info = b.makeOutput(shape, 'float32');
+  b.typedArrayFromHeap(info).fill(0);
+  return info;
+}
+
 /**
  * A [rows, cols] float32 scratch tensor on the heap for a kernel's per-channel vectors, zeroed;
  * `row(r)` is the byte offset of row r (read after the kernel's allocations). Dispose it before
  * the kernel returns.
  */
 export function heapWorkspace(b: WasmHeapBackend, rows: number, cols: number) {
-  const info = b.makeOutput([rows, cols], 'float32');
-  const values = b.typedArrayFromHeap(info);
-  values.fill(0);
+  const info = zeroedOutput(b, [rows, cols]);
   return {
-    values,
+    values: b.typedArrayFromHeap(info),
     row: (r: number) => offsetOf(b, info) + 4 * r * cols,
     dispose: () => void b.disposeData(info.dataId),
   };

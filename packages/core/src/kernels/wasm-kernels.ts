@@ -11,7 +11,7 @@ import { convFilterGradSimd } from './conv-filter-grad.js';
 import { convInputGradSimd } from './conv-input-grad.js';
 import { depthwiseFilterGradSimd } from './depthwise-filter-grad.js';
 import type { SimdKernels } from './simd-reduce.js';
-import { isWasmHeapBackend, offsetOf, simdOnHeap } from './wasm-heap.js';
+import { isWasmHeapBackend, offsetOf, simdOnHeap, zeroedOutput, type WasmHeapBackend } from './wasm-heap.js';
 import { kernelPrims } from './prims.js';
 
 /**
@@ -52,9 +52,8 @@ function filterGradOnHeap(
   const simd = x.dtype === 'float32' && dy.dtype === 'float32' ? simdOnHeap(backend) : null;
   if (simd == null) return null;
   const { k, b } = simd;
-  const out = b.makeOutput(filterShape, 'float32');
-  b.typedArrayFromHeap(out).fill(0);
-  // Offsets are read after makeOutput, which may grow (and so move) the heap.
+  const out = zeroedOutput(b, filterShape);
+  // Offsets are read after the allocation, which may grow (and so move) the heap.
   compute(k, offsetOf(b, x), offsetOf(b, dy), offsetOf(b, out));
   return out;
 }
@@ -152,14 +151,22 @@ function convInputGradSimdOnHeap(backend: unknown, dy: TensorInfo, filter: Tenso
   if (simd === 'never' || !convInputGradPrefersSimd(g)) return null;
   const onHeap = dy.dtype === 'float32' && filter.dtype === 'float32' ? simdOnHeap(backend) : null;
   if (onHeap == null) return null;
-  const { k, b } = onHeap;
   const P = kernelPrims(backend as KernelBackend, BACKEND);
   const filterT = P.transpose(filter, [0, 1, 3, 2]); // [kh, kw, Co, Ci]
-  const dx = b.makeOutput([g.batch, g.inH, g.inW, g.inC], 'float32');
-  b.typedArrayFromHeap(dx).fill(0);
-  // Offsets are read after the allocations, which may grow (and so move) the heap.
-  convInputGradSimd(k.tapOuterStrided, offsetOf(b, dy), offsetOf(b, filterT), offsetOf(b, dx), g);
+  const dx = convInputGradOnHeap(onHeap, dy, filterT, g);
   P.dispose(filterT);
+  return dx;
+}
+
+/**
+ * The regular input gradient by `tapOuterStrided` into a new zeroed heap output: `filterT` is the
+ * filter transposed to [kh, kw, Co, Ci]. (The pointwise Conv2D is this with W as `filterT`.)
+ */
+export function convInputGradOnHeap(onHeap: { k: SimdKernels; b: WasmHeapBackend }, dy: TensorInfo, filterT: TensorInfo, g: ConvGeometry): TensorInfo {
+  const { k, b } = onHeap;
+  const dx = zeroedOutput(b, [g.batch, g.inH, g.inW, g.inC]);
+  // Offsets are read after the allocation, which may grow (and so move) the heap.
+  convInputGradSimd(k.tapOuterStrided, offsetOf(b, dy), offsetOf(b, filterT), offsetOf(b, dx), g);
   return dx;
 }
 
