@@ -1,4 +1,4 @@
-import { packageBuild } from '../../tools/tsup.shared.ts';
+import { packageBuild } from '../../tsup.shared.ts';
 
 // One build for the library entry and the `autodeeplab` bin; the shebang makes dist/cli.js executable
 // (harmless at the top of dist/index.js, which Node also accepts).

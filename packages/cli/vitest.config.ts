@@ -1,3 +1,3 @@
-import { packageTests } from '../../tools/vitest.shared.ts';
+import { packageTests } from '../../vitest.shared.ts';
 
 export default packageTests();

@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GenotypeSchema } from '@autodeeplab/core';
+import { GenotypeSchema } from '@autodeeplab/genotype';
 import { listOps } from '@autodeeplab/ops';
 import { describe, expect, it } from 'vitest';
 import { runExample } from './example.js';

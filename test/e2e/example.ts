@@ -3,7 +3,8 @@
  * operation registered next to the built-ins. Search a tiny supernet on synthetic data, decode it,
  * train the found network briefly and evaluate it.
  */
-import { initBackend, type Genotype } from '@autodeeplab/core';
+import { initBackend } from '@autodeeplab/core';
+import { type Genotype } from '@autodeeplab/genotype';
 import { ReLUConvBN, registerOp, hasOp } from '@autodeeplab/ops';
 import { Supernet } from '@autodeeplab/search-space';
 import { decode } from '@autodeeplab/decode';

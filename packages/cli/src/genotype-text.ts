@@ -1,4 +1,4 @@
-import type { Genotype } from '@autodeeplab/core';
+import type { Genotype } from '@autodeeplab/genotype';
 import { formatTable } from './format.js';
 
 /** A genotype for people: the path and the cell's blocks. */

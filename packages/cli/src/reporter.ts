@@ -1,4 +1,4 @@
-import type { Genotype } from '@autodeeplab/core';
+import type { Genotype } from '@autodeeplab/genotype';
 import { formatDuration, formatValue } from './format.js';
 import type { Progress } from './progress.js';
 

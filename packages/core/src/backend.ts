@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from './errors.js';
-import { registerMissingKernels } from './kernels/index.js';
+import { registerMissingKernels } from '@autodeeplab/kernels';
 
 /** The backends a user can ask for. `tensorflow` is libtensorflow through tfjs-node(-gpu). */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from './atomic.js';
 import { FileFormatError } from './errors.js';
-import { parseWithSchema } from './schemas/validate.js';
+import { parseWithSchema } from './validate.js';
 
 export const CHECKPOINT_FORMAT = 'autodeeplab-checkpoint';
 export const CHECKPOINT_VERSION = 1;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { isWasmHeapBackend } from './kernels/wasm-heap.js';
+import { isWasmHeapBackend } from '@autodeeplab/kernels';
 
 /**
  * Moving tensor values in and out without the copies `dataSync()` and `tf.tensor()` make.

@@ -4,7 +4,8 @@
  * result in the repository to draw). Run from packages/decode (so that tsx resolves the workspace packages to their sources):
  * `npx tsx scripts/render-readme-plots.ts`.
  */
-import { builtinGenotype, cellEdges, Rng, TrellisTopology, writeFileAtomic } from '@autodeeplab/core';
+import { Rng, writeFileAtomic } from '@autodeeplab/core';
+import { builtinGenotype, cellEdges, TrellisTopology } from '@autodeeplab/genotype';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { plotAlphaHeatmap, plotCell, plotTrellis, svgToPng, viterbi } from '../src/index.js';

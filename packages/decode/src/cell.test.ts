@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { builtinGenotype, cellEdges, initBackend, Rng, UserInputError } from '@autodeeplab/core';
+import { initBackend, Rng, UserInputError } from '@autodeeplab/core';
+import { builtinGenotype, cellEdges } from '@autodeeplab/genotype';
 import { decodeCell, scoreCellEdges } from './index.js';
 
 const OPS = ['none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5', 'dil_conv_3x3', 'dil_conv_5x5'];

@@ -1,4 +1,5 @@
-import { cellEdges, UserInputError, type Block, type CellEdge } from '@autodeeplab/core';
+import { UserInputError } from '@autodeeplab/core';
+import { cellEdges, type Block, type CellEdge } from '@autodeeplab/genotype';
 import { readMatrix, softmax, type MatrixLike } from './numeric.js';
 
 /** The op that means "no connection"; it never survives decoding. */

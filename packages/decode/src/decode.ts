@@ -1,4 +1,5 @@
-import { GENOTYPE_FORMAT, GENOTYPE_VERSION, GenotypeSchema, SCALES, UserInputError, type Genotype, type Scale } from '@autodeeplab/core';
+import { UserInputError } from '@autodeeplab/core';
+import { GENOTYPE_FORMAT, GENOTYPE_VERSION, GenotypeSchema, SCALES, type Genotype, type Scale } from '@autodeeplab/genotype';
 import { decodeCell, type EdgeStrength } from './cell.js';
 import type { MatrixLike, VectorLike } from './numeric.js';
 import { viterbi } from './viterbi.js';

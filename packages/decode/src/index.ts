@@ -1,14 +1,8 @@
 export { decodeCell, scoreCellEdges, ZERO_OP, type DecodeCellOptions, type EdgeStrength, type ScoredEdge } from './cell.js';
 export { viterbi, normalizeBeta, type TrellisShape, type ViterbiResult } from './viterbi.js';
 export { decode, type ArchitectureSource, type DecodableConfig, type DecodeOptions } from './decode.js';
-export {
-  readGenotype,
-  writeGenotype,
-  loadGenotype,
-  parseGenotype,
-  genotypeOps,
-  validateGenotypeOps,
-} from './genotype-file.js';
+// The genotype file's functions live in @autodeeplab/genotype; re-exported where users found them first.
+export { readGenotype, writeGenotype, loadGenotype, parseGenotype, genotypeOps, validateGenotypeOps } from '@autodeeplab/genotype';
 export type { MatrixLike, VectorLike } from './numeric.js';
 export { plotTrellis, type TrellisPlotOptions } from './plots/trellis.js';
 export { plotCell, type CellPlotOptions } from './plots/cell.js';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it, beforeAll } from 'vitest';
-import { initBackend, Rng, TrellisTopology, UserInputError, type Scale } from '@autodeeplab/core';
+import { initBackend, Rng, UserInputError } from '@autodeeplab/core';
+import { TrellisTopology, type Scale } from '@autodeeplab/genotype';
 import { normalizeBeta, viterbi } from './index.js';
 
 /*

@@ -1,4 +1,5 @@
-import { SCALES, TrellisTopology, UserInputError, type Scale } from '@autodeeplab/core';
+import { UserInputError } from '@autodeeplab/core';
+import { SCALES, TrellisTopology, type Scale } from '@autodeeplab/genotype';
 import { readVector, softmax, type VectorLike } from './numeric.js';
 
 export interface TrellisShape {

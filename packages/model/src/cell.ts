@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { Module, resizeBilinear, type Block, type Rng } from '@autodeeplab/core';
+import { Module, resizeBilinear, type Rng } from '@autodeeplab/core';
+import { type Block } from '@autodeeplab/genotype';
 import { ReLUConvBN, createOp, type Op } from '@autodeeplab/ops';
 import { branchStride, type CellPlan } from './plan.js';
 

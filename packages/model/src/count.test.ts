@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { builtinGenotype, initBackend } from '@autodeeplab/core';
+import { initBackend } from '@autodeeplab/core';
+import { builtinGenotype } from '@autodeeplab/genotype';
 import { BatchNorm, Module, type Rng } from '@autodeeplab/core';
 import { registerOp, unregisterOp } from '@autodeeplab/ops';
 import { buildNetwork, countMultiAdds, countParameters } from './index.js';

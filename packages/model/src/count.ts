@@ -1,4 +1,5 @@
-import { GenotypeSchema, UserInputError, parseWithSchema, type Genotype } from '@autodeeplab/core';
+import { UserInputError, parseWithSchema } from '@autodeeplab/core';
+import { GenotypeSchema, type Genotype } from '@autodeeplab/genotype';
 import { ASPP, DeepLabV3PlusDecoder, convMultiAdds } from '@autodeeplab/heads';
 import { assertOpsRegistered, countOpParameters } from '@autodeeplab/ops';
 import { resolveNetworkConfig, type BuildNetworkOptions, type NetworkConfig } from './config.js';

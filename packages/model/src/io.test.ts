@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileFormatError, Rng, builtinGenotype, initBackend } from '@autodeeplab/core';
+import { FileFormatError, Rng, initBackend } from '@autodeeplab/core';
+import { builtinGenotype } from '@autodeeplab/genotype';
 import { buildNetwork, loadNetwork, saveNetwork } from './index.js';
 import { TINY } from './testing.js';
 

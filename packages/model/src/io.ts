@@ -1,16 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import {
-  FileFormatError,
-  GenotypeSchema,
-  UserInputError,
-  disposeCheckpoint,
-  loadCheckpoint,
-  parseWithSchema,
-  saveCheckpoint,
-  writeFileAtomic,
-  type Genotype,
-} from '@autodeeplab/core';
+import { FileFormatError, UserInputError, disposeCheckpoint, loadCheckpoint, parseWithSchema, saveCheckpoint, writeFileAtomic } from '@autodeeplab/core';
+import { GenotypeSchema, genotypeOps, writeGenotype, type Genotype } from '@autodeeplab/genotype';
 import { assertOpsRegistered } from '@autodeeplab/ops';
 import { NetworkConfigSchema, type NetworkConfig } from './config.js';
 import { Network } from './network.js';
@@ -85,7 +76,7 @@ export async function saveNetwork(dir: string, network: Network, extras: SaveNet
     ...(extras.classNames ? { classNames: extras.classNames } : {}),
     parameterCount: network.parameterCount(),
   };
-  await writeFileAtomic(join(dir, 'genotype.json'), `${JSON.stringify(network.genotype, null, 2)}\n`);
+  await writeGenotype(join(dir, 'genotype.json'), network.genotype);
   await writeFileAtomic(join(dir, 'network.json'), `${JSON.stringify(file, null, 2)}\n`);
   await saveCheckpoint(dir, network.stateDict(), { network: file, genotype: network.genotype });
 }
@@ -101,7 +92,7 @@ export async function loadNetwork(dir: string, options: { name?: string } = {}):
     const metadata = parseWithSchema(MetadataSchema, checkpoint.metadata, `${manifest} (metadata)`);
     const genotype = parseWithSchema(GenotypeSchema, metadata.genotype, `${manifest} (metadata.genotype)`);
     const file = parseWithSchema(NetworkFileSchema, metadata.network, `${manifest} (metadata.network)`);
-    assertOpsRegistered([...new Set(genotype.cell.flatMap((block) => block.map((b) => b.op)))], join(dir, 'genotype.json'));
+    assertOpsRegistered(genotypeOps(genotype), join(dir, 'genotype.json'));
     const network = new Network(genotype, file.config, options.name === undefined ? {} : { name: options.name });
     try {
       network.loadStateDict(checkpoint.tensors, { source: manifest });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchNorm, Module, builtinGenotype, initBackend, type Rng, type Scale } from '@autodeeplab/core';
+import { BatchNorm, Module, initBackend, type Rng } from '@autodeeplab/core';
+import { builtinGenotype, type Scale } from '@autodeeplab/genotype';
 import { registerOp, unregisterOp } from '@autodeeplab/ops';
 import { buildNetwork, type Network } from './index.js';
 import { TINY, allOpsGenotype, randomImages } from './testing.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { GenotypeSchema, Module, Rng, UserInputError, parseWithSchema, resizeBilinear, type Genotype } from '@autodeeplab/core';
+import { Module, Rng, UserInputError, parseWithSchema, resizeBilinear } from '@autodeeplab/core';
+import { GenotypeSchema, type Genotype } from '@autodeeplab/genotype';
 import { ASPP, DeepLabV3PlusDecoder } from '@autodeeplab/heads';
 import { assertOpsRegistered } from '@autodeeplab/ops';
 import { Cell } from './cell.js';

@@ -1,4 +1,5 @@
-import { UserInputError, type Genotype, type Scale } from '@autodeeplab/core';
+import { UserInputError } from '@autodeeplab/core';
+import { type Genotype, type Scale } from '@autodeeplab/genotype';
 import type { NetworkConfig } from './config.js';
 
 /** How a cell's scale relates to its predecessor's. */

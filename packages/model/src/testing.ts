@@ -1,6 +1,7 @@
 // Test helpers (not exported from the package).
 import * as tf from '@tensorflow/tfjs';
-import { GENOTYPE_FORMAT, GENOTYPE_VERSION, Rng, type Genotype, type Scale } from '@autodeeplab/core';
+import { Rng } from '@autodeeplab/core';
+import { GENOTYPE_FORMAT, GENOTYPE_VERSION, type Genotype, type Scale } from '@autodeeplab/genotype';
 
 /** Small filters everywhere so that full-size inputs run quickly in tests. */
 export const TINY = {

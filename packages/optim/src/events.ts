@@ -1,4 +1,4 @@
-import type { Genotype } from '@autodeeplab/core';
+import type { Genotype } from '@autodeeplab/genotype';
 
 export type RunKind = 'search' | 'train';
 

@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { Rng, UserInputError, parseWithSchema, type Genotype } from '@autodeeplab/core';
-import { decode, writeGenotype, type ArchitectureSource } from '@autodeeplab/decode';
+import { Rng, UserInputError, parseWithSchema } from '@autodeeplab/core';
+import { type Genotype } from '@autodeeplab/genotype';
+import { decode, type ArchitectureSource } from '@autodeeplab/decode';
+import { writeGenotype } from '@autodeeplab/genotype';
 import { now, type ArchEvent, type SearchEvent } from './events.js';
 import { EpochReader, modelNumClasses, nameVariables, updateOn, validate } from './loop-support.js';
 import { runLoop, type StepOutcome } from './loop.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { Module, cellEdges, type CellEdge, type Rng } from '@autodeeplab/core';
+import { Module, type Rng } from '@autodeeplab/core';
+import { cellEdges, type CellEdge } from '@autodeeplab/genotype';
 import { Activation } from './activation.js';
 import { MixedOp, sum, type Terms } from './mixed-op.js';
 import { weightedSum } from './weighted-sum.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { SCALES, ScaleSchema, UserInputError, type Scale } from '@autodeeplab/core';
+import { UserInputError } from '@autodeeplab/core';
+import { SCALES, ScaleSchema, type Scale } from '@autodeeplab/genotype';
 import { BUILTIN_OPS, hasOp, isZeroOp, listOps } from '@autodeeplab/ops';
 
 /** Paper defaults (SPEC §1–3). */

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { Rng, initBackend, measurePeakBytes } from '@autodeeplab/core';
+import { Rng, initBackend, measurePeakBytes, measureTape } from '@autodeeplab/core';
 import { countSupernetMultiAdds, estimateCost } from './cost.js';
-import { measureTape } from './probe.js';
 import { Supernet } from './supernet.js';
 import { referenceCounts } from './testing/reference-counts.js';
 

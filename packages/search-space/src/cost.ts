@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { Rng, TrellisTopology, memorySource, type MemorySource, type Scale } from '@autodeeplab/core';
+import { Rng, measureTape, memorySource, type MemorySource } from '@autodeeplab/core';
+import { TrellisTopology, type Scale } from '@autodeeplab/genotype';
 import { SearchASPP } from '@autodeeplab/heads';
 import { ReLUConvBN, countOpParameters, createOp, getOpMeta, isPreActivated, isZeroOp } from '@autodeeplab/ops';
 import {
@@ -11,7 +12,6 @@ import {
   type SearchSpaceConfig,
   type SearchSpaceConfigInput,
 } from './config.js';
-import { measureTape } from './probe.js';
 import { StemLayer } from './transition.js';
 import { defaultReplayBudgetBytes } from './replay.js';
 

@@ -5,8 +5,6 @@ export { SearchCell, type CellCall, type EdgeWeights, type SearchCellSpec } from
 export { StemLayer } from './transition.js';
 export { weightedSum } from './weighted-sum.js';
 export { AlphaColumns, StackedTensor, applyStackedCell, stackedWeightedSum, type EdgeLayout, type StackedCellInputs } from './stacked-cell.js';
-export { measureTape, type TapeMemory } from './probe.js';
-export { checkpoint } from './checkpoint.js';
 export { defaultReplayBudgetBytes } from './replay.js';
 export { Supernet, type ForwardOptions, type SupernetOptions } from './supernet.js';
 export { countSupernetMultiAdds, countSupernetParameters, estimateCost, type CostEstimate, type CostInput } from './cost.js';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchNorm, Conv2d, Module, Rng, TrellisTopology, initBackend } from '@autodeeplab/core';
+import { BatchNorm, Conv2d, Module, Rng, initBackend } from '@autodeeplab/core';
+import { TrellisTopology } from '@autodeeplab/genotype';
 import { registerOp, unregisterOp } from '@autodeeplab/ops';
 import { Supernet } from './supernet.js';
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { Module, Rng, TrellisTopology, UserInputError, resizeBilinear, type Scale, type TrellisEdge } from '@autodeeplab/core';
+import { Module, Rng, UserInputError, recomputeInBackward, resizeBilinear } from '@autodeeplab/core';
+import { TrellisTopology, type Scale, type TrellisEdge } from '@autodeeplab/genotype';
 import { SearchASPP } from '@autodeeplab/heads';
 import { ReLUConvBN, batchNormalize, concatSliceGrad, type StackInput } from '@autodeeplab/ops';
 import { Activation } from './activation.js';
@@ -15,7 +16,6 @@ import {
 } from './config.js';
 import { StemLayer } from './transition.js';
 import { AlphaColumns, StackedTensor, applyStackedCell } from './stacked-cell.js';
-import { checkpoint } from './checkpoint.js';
 import { ConvReplay, ReplayBudget, activeTape, defaultReplayBudgetBytes, recordingGradients } from './replay.js';
 
 export interface SupernetOptions {
@@ -247,7 +247,7 @@ export class Supernet extends Module {
         if (!wanted(this.alpha)) constants.add(alphaIndex);
         if (!wanted(this.beta)) incoming.forEach((_, i) => constants.add(alphaIndex + 1 + i));
         const hooks = replay && { before: () => replay.replay(), after: () => replay.dispose() };
-        current.set(scale, checkpoint(node, inputs, variables, constants, hooks) as tf.Tensor4D);
+        current.set(scale, recomputeInBackward(node, inputs, variables, constants, hooks) as tf.Tensor4D);
       }
       history.push(current);
     }

@@ -3,7 +3,8 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { TrellisTopology, cellEdges, initBackend, saveCheckpoint } from '@autodeeplab/core';
+import { initBackend, saveCheckpoint } from '@autodeeplab/core';
+import { TrellisTopology, cellEdges } from '@autodeeplab/genotype';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCaptured } from '../testing.js';
 

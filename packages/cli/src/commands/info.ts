@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Option, type Command } from 'commander';
-import { UserInputError, builtinGenotypeNames, type Genotype } from '@autodeeplab/core';
+import { UserInputError } from '@autodeeplab/core';
+import { builtinGenotypeNames, type Genotype } from '@autodeeplab/genotype';
 import { setupBackend, type CommandContext } from '../context.js';
 import { readConfigFile } from '../config-file.js';
 import { formatBytes, formatCount } from '../format.js';

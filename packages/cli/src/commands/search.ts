@@ -161,7 +161,7 @@ export async function runSearch(ctx: CommandContext, options: SearchFlags): Prom
   const reporter = new RunReporter(progress, { verbose: options.verbose });
   const interrupt = interruptSignal(() => progress.log('interrupting: stopping at the next step with a checkpoint (Ctrl-C again to quit now)'));
   let done: Extract<ReportedEvent, { type: 'done' }> | undefined;
-  let genotype: import('@autodeeplab/core').Genotype | undefined;
+  let genotype: import('@autodeeplab/genotype').Genotype | undefined;
   let checkpoint: string | null = null;
   try {
     for await (const event of search({

@@ -1,4 +1,4 @@
-import { cellEdges } from '@autodeeplab/core';
+import { cellEdges } from '@autodeeplab/genotype';
 import type { TopLevelSpec } from 'vega-lite';
 import { decodeCell, type EdgeStrength } from '../cell.js';
 import { readMatrix, softmax, type MatrixLike } from '../numeric.js';

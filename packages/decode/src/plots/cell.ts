@@ -1,4 +1,4 @@
-import type { Block } from '@autodeeplab/core';
+import type { Block } from '@autodeeplab/genotype';
 import type { TopLevelSpec } from 'vega-lite';
 import { renderVegaLite } from './render.js';
 

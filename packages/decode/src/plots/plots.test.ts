@@ -2,7 +2,8 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinGenotype, cellEdges, Rng, TrellisTopology, UserInputError } from '@autodeeplab/core';
+import { Rng, UserInputError } from '@autodeeplab/core';
+import { builtinGenotype, cellEdges, TrellisTopology } from '@autodeeplab/genotype';
 import { plotAlphaHeatmap, plotCell, plotTrellis, svgToPng, writePlots } from '../index.js';
 
 const OPS = ['none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5', 'dil_conv_3x3', 'dil_conv_5x5'];

@@ -1,4 +1,5 @@
-import { SCALES, TrellisTopology, UserInputError, type Scale } from '@autodeeplab/core';
+import { UserInputError } from '@autodeeplab/core';
+import { SCALES, TrellisTopology, type Scale } from '@autodeeplab/genotype';
 import type { TopLevelSpec } from 'vega-lite';
 import type { VectorLike } from '../numeric.js';
 import { normalizeBeta } from '../viterbi.js';

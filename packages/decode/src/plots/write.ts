@@ -1,4 +1,5 @@
-import { ScaleSchema, UserInputError, parseWithSchema, writeFileAtomic, type Genotype, type Scale } from '@autodeeplab/core';
+import { UserInputError, parseWithSchema, writeFileAtomic } from '@autodeeplab/core';
+import { ScaleSchema, type Genotype, type Scale } from '@autodeeplab/genotype';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { DecodableConfig } from '../decode.js';

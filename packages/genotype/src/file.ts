@@ -1,14 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import {
-  FileFormatError,
-  GenotypeSchema,
-  UserInputError,
-  builtinGenotype,
-  builtinGenotypeNames,
-  parseWithSchema,
-  writeFileAtomic,
-  type Genotype,
-} from '@autodeeplab/core';
+import { FileFormatError, UserInputError, parseWithSchema, writeFileAtomic } from '@autodeeplab/core';
+import { builtinGenotype, builtinGenotypeNames } from './builtin.js';
+import { GenotypeSchema, type Genotype } from './schema.js';
 
 /**
  * Writes a genotype as pretty JSON, atomically (temporary file, fsync, rename). The genotype is

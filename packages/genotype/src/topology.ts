@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { SCALES, type CellInput, type Scale } from './schemas/genotype.js';
+import { SCALES, type CellInput, type Scale } from './schema.js';
 
 /**
  * The fixed wiring conventions shared by the supernet (which owns α and β) and the decoder (which

@@ -2,8 +2,10 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinGenotype, FileFormatError, UserInputError, type Genotype } from '@autodeeplab/core';
-import { genotypeOps, loadGenotype, readGenotype, validateGenotypeOps, writeGenotype } from './index.js';
+import { FileFormatError, UserInputError } from '@autodeeplab/core';
+import { builtinGenotype } from './builtin.js';
+import type { Genotype } from './schema.js';
+import { genotypeOps, loadGenotype, readGenotype, validateGenotypeOps, writeGenotype } from './file.js';
 
 const KNOWN = new Set(['none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5', 'dil_conv_3x3', 'dil_conv_5x5']);
 

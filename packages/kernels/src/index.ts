@@ -59,3 +59,4 @@ export function missingKernelsRegistered(): { wasm: boolean; gradients: boolean 
 export { FUSED_KERNEL_NAMES, columnDot, edgeWeightedSum, hasFusedKernels, reluGrad, sgdStep, type SgdStepOptions } from './fused-kernels.js';
 export { convGeometry, convBackpropInput, conv2dBackpropFilter, depthwiseBackpropFilter } from './conv-backprop.js';
 export type { ConvGeometry } from './conv-backprop.js';
+export { isWasmHeapBackend, type WasmHeapBackend } from './wasm-heap.js';

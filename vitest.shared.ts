@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
-const packagesDir = fileURLToPath(new URL('../packages', import.meta.url));
+const packagesDir = fileURLToPath(new URL('./packages', import.meta.url));
 
 /** Sibling packages resolve to their sources in tests: no build needed to test. */
 function workspaceAliases(): Record<string, string> {

@@ -1,5 +1,5 @@
-import { GENOTYPE_FORMAT, GENOTYPE_VERSION, GenotypeSchema, type Genotype } from './genotype.js';
-import { UserInputError } from '../errors.js';
+import { GENOTYPE_FORMAT, GENOTYPE_VERSION, GenotypeSchema, type Genotype } from './schema.js';
+import { UserInputError } from '@autodeeplab/core';
 
 /**
  * The architecture Auto-DeepLab found on Cityscapes (paper Fig. 3, SPEC §5): path

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from './backend.js';
+import { initBackend } from '@autodeeplab/core';
 import { cellEdges, TrellisTopology } from './topology.js';
 
 describe('cellEdges', () => {

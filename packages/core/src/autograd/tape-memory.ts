@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { trackMemory, type MemorySource } from '@autodeeplab/core';
+import { trackMemory, type MemorySource } from '../memory.js';
 
 export interface TapeMemory {
   /**

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { FileFormatError } from '../errors.js';
+import { FileFormatError } from './errors.js';
 
 /** `a.b[2].c` from a zod issue path. */
 function formatPath(path: readonly PropertyKey[]): string {

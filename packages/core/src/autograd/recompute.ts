@@ -17,7 +17,7 @@ interface EngineInternals {
  * with one checkpoint per trellis node the tape holds the node outputs, and one node's tape at a
  * time during the backward. Cost: one more forward of `fn`.
  */
-export function checkpoint(
+export function recomputeInBackward(
   fn: (inputs: readonly tf.Tensor[]) => tf.Tensor,
   inputs: readonly tf.Tensor[],
   variables: readonly tf.Variable[],
