@@ -3,7 +3,7 @@
  * moderately sized supernet, on the main thread alone (workers = 1) and split over the main thread
  * and worker threads (workers = 2, …), each a backend instance of its own.
  *
- *   npx tsx --tsconfig packages/optim/tsconfig.json tools/bench/parallel.ts \
+ *   npx tsx --tsconfig tsconfig.json tools/bench/parallel.ts \
  *     [--layers 6] [--filters 8] [--size 65] [--batch 2] [--workers 2] [--repeats 3] [--warmup 1] [--backend wasm]
  *
  * Reports seconds per step, the speed-up, where the parallel step's time went (state sync, main
@@ -12,8 +12,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
-import { Rng, initBackend, type BackendName } from '../../packages/core/src/index.ts';
-import { Supernet } from '../../packages/search-space/src/index.ts';
+import { Rng, initBackend, type BackendName } from '@autodeeplab/core';
+import { Supernet } from '@autodeeplab/search-space';
 import {
   GradientWorkerPool,
   SGD,
@@ -21,11 +21,11 @@ import {
   computeGradients,
   disposeBatch,
   disposeGradients,
-  describeModel,
+ 
   type Batch,
   type GradientResult,
   type ParallelStepStats,
-} from '../../packages/optim/src/index.ts';
+} from '@autodeeplab/optim';
 import { formatTable, intArg, parseArgs, timeIt, writeResults } from './common.ts';
 
 const args = parseArgs(process.argv.slice(2));
@@ -72,7 +72,7 @@ interface Row {
 
 const rows: Row[] = [];
 for (let workers = 1; workers <= maxWorkers; workers++) {
-  const pool = workers > 1 ? await GradientWorkerPool.start({ model: net, replica: describeModel(net), backend, workers: workers - 1 }) : undefined;
+  const pool = workers > 1 ? await GradientWorkerPool.start({ model: net, replica: net.replica(), backend, workers: workers - 1 }) : undefined;
   const sgd = new SGD(weights, { learningRate: 1e-3, momentum: 0.9 });
   try {
     const step = async () => {
@@ -83,7 +83,8 @@ for (let workers = 1; workers <= maxWorkers; workers++) {
     const load1mBefore = loadavg()[0]!;
     const timing = await timeIt(step, { warmup, repeats });
     const secondsPerStep = timing.medianMs / 1000;
-    rows.push({ workers, secondsPerStep, speedUp: rows[0] ? rows[0].secondsPerStep / secondsPerStep : 1, ...(pool?.lastStep ? { stats: pool.lastStep } : {}), load1mBefore, load1mAfter: loadavg()[0]! });
+    const speedUp = rows[0] ? rows[0].secondsPerStep / secondsPerStep : 1;
+    rows.push({ workers, secondsPerStep, speedUp, ...(pool?.lastStep ? { stats: pool.lastStep } : {}), load1mBefore, load1mAfter: loadavg()[0]! });
   } finally {
     sgd.dispose();
     await pool?.terminate();

@@ -20,16 +20,16 @@
  *
  * Per size: seconds per iteration (median of --repeats), forward-only and forward+backward seconds
  * (one run each, after --warmup forwards), kernel launches per forward and per forward+backward
- * (every `engine.runKernel` call), the kernels taking most time, the peak of tf.memory().numBytes
+ * (every kernel launch, through `watchKernels` of @autodeeplab/core), the kernels taking most time, the peak of tf.memory().numBytes
  * (sampled every 32 kernels) and the process' max RSS (at the end: the maximum over all sizes). The plain reference forward is measured on a
  * smaller trellis (`--plain-layers`, at `--plain-size`) next to the stacked one for the ratio: the
  * plain path of the full supernet takes minutes per step.
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
-import { Rng, initBackend, trackMemory, type BackendName } from '../../packages/core/src/index.ts';
-import { Supernet, estimateCost } from '../../packages/search-space/src/index.ts';
-import { Adam, GradientWorkerPool, SGD, SearchConfigSchema, describeModel, disposeGradients, type Batch, type ParallelStepStats } from '../../packages/optim/src/index.ts';
+import { Rng, initBackend, trackMemory, watchKernels, type BackendName } from '@autodeeplab/core';
+import { Supernet, estimateCost } from '@autodeeplab/search-space';
+import { Adam, GradientWorkerPool, SGD, SearchConfigSchema, disposeGradients, type Batch, type ParallelStepStats } from '@autodeeplab/optim';
 import { formatTable, intArg, parseArgs, timeIt, writeResults } from './common.ts';
 
 const PAPER = { layers: 12, blocks: 5, filterMultiplier: 8, scales: [4, 8, 16, 32] as (4 | 8 | 16 | 32)[], numClasses: 19 };
@@ -44,26 +44,25 @@ class KernelProbe {
   /** Time per kernel name while `timing` (nested launches are counted in their parent too). */
   timing = false;
   readonly times = new Map<string, { count: number; ms: number }>();
-  private readonly engine = tf.engine() as unknown as { runKernel: (...args: unknown[]) => unknown };
-  private readonly original = this.engine.runKernel;
+  private stop: (() => void) | undefined;
+  /** Start times of the kernels running while `timing` (kernels may launch kernels). */
+  private readonly starts: number[] = [];
 
   install(): void {
-    const original = this.original;
-    const engine = this.engine;
-    this.engine.runKernel = (...args: unknown[]) => {
-      if (++this.kernels % 32 === 0) this.sample();
-      if (!this.timing) return original.apply(engine, args);
-      const start = performance.now();
-      try {
-        return original.apply(engine, args);
-      } finally {
-        const name = String(args[0]);
+    this.stop = watchKernels({
+      before: () => {
+        if (++this.kernels % 32 === 0) this.sample();
+        if (this.timing) this.starts.push(performance.now());
+      },
+      after: (name) => {
+        const start = this.starts.pop();
+        if (start === undefined) return;
         const entry = this.times.get(name) ?? { count: 0, ms: 0 };
         entry.count++;
         entry.ms += performance.now() - start;
         this.times.set(name, entry);
-      }
-    };
+      },
+    });
   }
 
   sample(): void {
@@ -79,7 +78,8 @@ class KernelProbe {
   }
 
   uninstall(): void {
-    this.engine.runKernel = this.original;
+    this.stop?.();
+    this.stop = undefined;
   }
 }
 
@@ -201,8 +201,9 @@ async function measure(
   const iterations: IterationRow[] = [];
   if (opts.iteration) {
     for (const workers of opts.workers) {
-      iterations.push(await timeIterations(net, workers, { train, valid, weights, arch, forwardBackward, probe, repeats: opts.repeats, backend: opts.backend }));
-      process.stderr.write(`  ${size}×${size}, workers ${workers}: ${iterations.at(-1)!.iterationS.toFixed(2)} s / iteration, ${iterations.at(-1)!.minorFaults} minor page faults / iteration\n`);
+      const timed = await timeIterations(net, workers, { train, valid, weights, arch, forwardBackward, probe, repeats: opts.repeats, backend: opts.backend });
+      iterations.push(timed);
+      process.stderr.write(`  ${size}×${size}, workers ${workers}: ${timed.iterationS.toFixed(2)} s / iteration, ${timed.minorFaults} minor page faults / iteration\n`);
     }
   }
   const iterationS = iterations.find((r) => r.workers === 1)?.iterationS;
@@ -264,7 +265,7 @@ async function timeIterations(net: Supernet, workers: number, c: IterationContex
   let poolStartS: number | undefined;
   if (workers > 1) {
     const start = performance.now();
-    pool = await GradientWorkerPool.start({ model: net, replica: describeModel(net), backend: c.backend, workers: workers - 1 });
+    pool = await GradientWorkerPool.start({ model: net, replica: net.replica(), backend: c.backend, workers: workers - 1 });
     poolStartS = (performance.now() - start) / 1000;
   }
   let weightStep: ParallelStepStats | undefined;
@@ -350,7 +351,9 @@ async function main(): Promise<void> {
 
   if (plainLayers > 0) {
     const small = new Supernet({ ...PAPER, layers: plainLayers }, { name: 'plain_ratio', seed: 1 });
-    for (const fused of [true, false]) log(await measure(small, plainSize, fused, probe, { repeats, warmup, iteration: false, workers: workerCounts, backend }));
+    for (const fused of [true, false]) {
+      log(await measure(small, plainSize, fused, probe, { repeats, warmup, iteration: false, workers: workerCounts, backend }));
+    }
     small.dispose();
   }
   const net = new Supernet({ ...PAPER, layers }, { name: 'paper', seed: 1 });
@@ -379,7 +382,8 @@ async function main(): Promise<void> {
     ) +
       '\n\n' +
       formatTable(
-        ['size', 'workers', 'iter s', 'cpu s', 'speed-up', 'pool start s', 'w: sync / main / wait / combine s', 'a: sync / main / wait / combine s', 'peak RSS GB', 'load'],
+        ['size', 'workers', 'iter s', 'cpu s', 'speed-up', 'pool start s']
+          .concat(['w: sync / main / wait / combine s', 'a: sync / main / wait / combine s', 'peak RSS GB', 'load']),
         rows.flatMap((r) =>
           (r.iterations ?? []).map((it) => {
             const single = r.iterations!.find((x) => x.workers === 1);

@@ -11,3 +11,14 @@ export * from './validate.js';
 export { registerMissingKernels, missingKernelsRegistered, FUSED_KERNEL_NAMES, columnDot, edgeWeightedSum, hasFusedKernels, reluGrad, sgdStep, type SgdStepOptions } from '@autodeeplab/kernels';
 export { recomputeInBackward } from './autograd/recompute.js';
 export { measureTape, type TapeMemory } from './autograd/tape-memory.js';
+export {
+  activeTape,
+  isVariableNameTaken,
+  nestedGradients,
+  recordingGradients,
+  registeredVariableNames,
+  runKernel,
+  wasmBackendModule,
+  watchKernels,
+  type KernelWatcher,
+} from './autograd/engine.js';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { wasmBackendModule, watchKernels } from './autograd/engine.js';
 
 /**
  * Memory measurement for tests, benchmarks and cost models. What is counted depends on the backend:
@@ -30,8 +31,7 @@ interface WasmAllocator {
 }
 
 function wasmAllocator(): WasmAllocator | null {
-  if (tf.getBackend() !== 'wasm') return null;
-  const module = (tf.backend() as unknown as { wasm?: Partial<WasmAllocator> }).wasm;
+  const module = wasmBackendModule<WasmAllocator>();
   return typeof module?._malloc === 'function' && typeof module._free === 'function' ? (module as WasmAllocator) : null;
 }
 
@@ -88,33 +88,28 @@ function trackWasmHeap(allocator: WasmAllocator): MemoryTracker {
 }
 
 function trackTensorBytes(): MemoryTracker {
-  const engine = tf.engine() as unknown as { runKernel: (...args: unknown[]) => unknown };
-  const runKernel = engine.runKernel;
   const start = tf.memory().numBytes;
   let peak = 0;
   let allocated = 0;
+  // Bytes held when each running kernel started (kernels may launch kernels).
+  const before: number[] = [];
   const live = () => tf.memory().numBytes - start;
-  engine.runKernel = (...args: unknown[]) => {
-    const before = tf.memory().numBytes;
-    try {
-      return runKernel.apply(engine, args);
-    } finally {
+  const stop = watchKernels({
+    before: () => {
+      before.push(tf.memory().numBytes);
+    },
+    after: () => {
       // A kernel's outputs: what it added (its own temporaries are freed before it returns).
-      allocated += Math.max(0, tf.memory().numBytes - before);
+      allocated += Math.max(0, tf.memory().numBytes - (before.pop() ?? 0));
       peak = Math.max(peak, live());
-    }
-  };
-  let stopped = false;
+    },
+  });
   return {
     source: 'tensor-bytes',
     live,
     peak: () => Math.max(peak, live()),
     allocated: () => allocated,
-    stop: () => {
-      if (stopped) return;
-      stopped = true;
-      engine.runKernel = runKernel;
-    },
+    stop,
   };
 }
 

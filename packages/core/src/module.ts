@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from './errors.js';
+import { isVariableNameTaken } from './autograd/engine.js';
 
 /** Parameters are grouped so that, e.g., architecture parameters (α, β) and weights are optimised apart. */
 export type ParameterGroup = 'weight' | 'arch' | (string & {});
@@ -17,11 +18,10 @@ export type StateDict = Map<string, tf.Tensor>;
  * names, so two supernets built in one process would otherwise collide.
  */
 export function uniqueVariableName(name: string): string {
-  const registered = tf.engine().registeredVariables;
-  if (!(name in registered)) return name;
+  if (!isVariableNameTaken(name)) return name;
   for (let i = 2; ; i++) {
     const candidate = `${name}_${i}`;
-    if (!(candidate in registered)) return candidate;
+    if (!isVariableNameTaken(candidate)) return candidate;
   }
 }
 

@@ -5,10 +5,10 @@ import { isWasmHeapBackend } from '@autodeeplab/kernels';
  * Moving tensor values in and out without the copies `dataSync()` and `tf.tensor()` make.
  *
  * On the wasm backend, `dataSync()` slices the values out of the heap into a fresh JavaScript
- * buffer, and `tf.tensor(values)` copies them into the heap (keeping no reference). For the 47.7 M
- * parameters the parallel search moves every step, those fresh buffers are ~190 MB each, and on
- * our VMs memory taken fresh from the OS costs ~17 µs per 4 KiB page on first touch (~0.8 s per
- * 190 MB). These helpers read the heap in place and hand the backend a view it copies anyway.
+ * buffer, and `tf.tensor(values)` copies them into the heap (keeping no reference). The parallel
+ * search moves every parameter each step, and fresh buffers of that size page-fault on first touch
+ * (see docs/benchmarks.md). These helpers read the heap in place and hand the backend a view it
+ * copies anyway.
  */
 
 /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FUSED_KERNEL_NAMES, hasFusedKernels } from '@autodeeplab/core';
+import { FUSED_KERNEL_NAMES, hasFusedKernels, runKernel } from '@autodeeplab/core';
 
 export interface BatchNormalizeOptions {
   /**
@@ -15,8 +15,8 @@ const averagers = new Map<number, tf.Tensor2D>();
 /**
  * [1, P] filled with 1/P: `averager · x` ([P, C]) is the channel mean as one matrix-vector product.
  * tfjs-backend-wasm reduces a non-innermost axis by transposing the whole tensor first; the product
- * is several times faster (one group). Cached per P (kept for the process' life; a few hundred KB
- * over a supernet's shapes).
+ * avoids that copy (one group). Cached per P (kept for the process' life; small next to a
+ * supernet's tensors).
  */
 function averager(pixels: number): tf.Tensor2D {
   let found = averagers.get(pixels);
@@ -32,7 +32,7 @@ function averager(pixels: number): tf.Tensor2D {
  * over N, H, W (biased variance, as BN in training), as ONE tape node with a hand-written gradient:
  * `dx = (dy − mean(dy) − y·mean(dy·y)) / sqrt(var + ε)`; no running statistics are kept (the search
  * supernet uses batch statistics only). Keeps y and the [G, C] inverse deviation for the backward.
- * On cpu and wasm one fused kernel each way (@autodeeplab/core's AdlBatchNormalize, two passes over
+ * On cpu and wasm one fused kernel each way (@autodeeplab/kernels' AdlBatchNormalize, two passes over
  * the data); elsewhere about 8 kernels forward and 9 backward (one group's means are
  * matrix-vector products), against ~15 for `BatchNorm.apply` + autodiff.
  */
@@ -73,18 +73,18 @@ export function batchNormalize(x: tf.Tensor4D, options: BatchNormalizeOptions = 
   return op(x) as tf.Tensor4D;
 }
 
-/** batchNormalize with the fused kernels of @autodeeplab/core (same tape node, same saved tensors). */
+/** batchNormalize with the fused kernels of @autodeeplab/kernels (same tape node, same saved tensors). */
 function fusedBatchNormalize(x: tf.Tensor4D, groups: number, epsilon: number): tf.Tensor4D {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const input = args[0] as tf.Tensor;
     const save = args[1] as tf.GradSaveFunc;
-    const [y, inv] = tf.engine().runKernel(FUSED_KERNEL_NAMES.batchNormalize, { x: input }, { groups, epsilon }) as tf.Tensor[];
+    const [y, inv] = runKernel<tf.Tensor[]>(FUSED_KERNEL_NAMES.batchNormalize, { x: input }, { groups, epsilon });
     save([y!, inv!]);
     return {
       value: y as tf.Tensor4D,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [ys, invs] = saved as [tf.Tensor, tf.Tensor];
-        return tf.engine().runKernel(FUSED_KERNEL_NAMES.batchNormalizeGrad, { dy, y: ys, inv: invs }, { groups }) as tf.Tensor;
+        return runKernel<tf.Tensor>(FUSED_KERNEL_NAMES.batchNormalizeGrad, { dy, y: ys, inv: invs }, { groups });
       },
     };
   });

@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { BatchNorm, Conv2d, Module, type Layer, type Rng } from '@autodeeplab/core';
 import { AtrousConv2d, FactorizedReduce, samePadding } from './blocks.js';
 import { registerOp, type Op, type OpShapeSpec, type OpSpec, type PreActivated } from './registry.js';
-import { stackDilConv, stackIdentity, stackPool, stackSepConv } from './stacked.js';
 
 /** The 8 candidate operations, in the DARTS / Auto-DeepLab order (the column order of α). */
 export const BUILTIN_OPS = [
@@ -110,8 +109,8 @@ export interface Pool3x3Spec {
  * its window. tfjs 4.22's `avgPool(…, 'same')` computes that forward, but its gradient divides by 9
  * everywhere, wrong at the border; so the op averages a zero-padded copy with VALID windows
  * (sum / 9, exact gradient) and rescales by 9 / count, a constant map cached per input size.
- * Max pooling is tfjs's `maxPool(…, 'same')` (exact on cpu; see the package README for the wasm
- * `MaxPoolGrad` kernel, which mishandles negative inputs).
+ * Max pooling is tfjs's `maxPool(…, 'same')`; on wasm its gradient is the corrected `MaxPoolGrad`
+ * that @autodeeplab/kernels registers (tfjs' own loses windows whose values are all negative).
  */
 export class Pool3x3 extends Module implements Layer {
   readonly bn: BatchNorm | undefined;
@@ -214,14 +213,14 @@ function dilConv(kernelSize: number) {
 
 /**
  * Pooling ops get a non-affine BN exactly when `affine` is false, i.e. in the search supernet
- * (DARTS convention, SPEC §1); the discrete network (affine BN) pools without BN.
+ * (the DARTS convention, which the paper's search follows); the discrete network (affine BN) pools without BN.
  */
 function pool(mode: 'max' | 'avg') {
   return (spec: OpSpec): Op => new Pool3x3(spec.name, mode, { channels: spec.channels, stride: spec.stride, batchNorm: !spec.affine });
 }
 
-/** Registers the 8 built-in ops (done once when the package is imported). */
-export function registerBuiltinOps(): void {
+/** Registers the 8 built-in ops (done once, when this file is first imported). */
+function registerBuiltinOps(): void {
   registerOp('none', (spec) => new Zero(spec.name, spec.channels, spec.stride), {
     kind: 'zero',
     description: 'zero tensor of the output shape',
@@ -231,13 +230,11 @@ export function registerBuiltinOps(): void {
     kind: 'pool',
     description: '3×3 max pooling, SAME (+ non-affine BN when affine is false)',
     parameterCount: () => 0,
-    stack: stackPool,
   });
   registerOp('avg_pool_3x3', pool('avg'), {
     kind: 'pool',
     description: '3×3 average pooling, SAME, padding not counted (+ non-affine BN when affine is false)',
     parameterCount: () => 0,
-    stack: stackPool,
   });
   registerOp(
     'skip_connect',
@@ -249,7 +246,6 @@ export function registerBuiltinOps(): void {
       kind: 'identity',
       description: 'identity; FactorizedReduce at stride 2',
       parameterCount: (s) => (s.stride === 1 ? 0 : s.channels * s.channels + bnParameters(s)),
-      stack: stackIdentity,
     },
   );
   for (const k of [3, 5]) {
@@ -258,9 +254,6 @@ export function registerBuiltinOps(): void {
       description: `(ReLU → depthwise ${k}×${k} → pointwise 1×1 → BN) × 2`,
       parameterCount: (s) => 2 * (k * k * s.channels + s.channels * s.channels + bnParameters(s)),
       preActivation: 'relu',
-      stack: stackSepConv,
-      // Its four convolutions' outputs: two depthwise, two pointwise, each the size of the output.
-      replayedOutputs: { light: 4 },
     });
   }
   for (const k of [3, 5]) {
@@ -269,8 +262,8 @@ export function registerBuiltinOps(): void {
       description: `ReLU → ${k}×${k} conv, dilation 2 → BN`,
       parameterCount: (s) => k * k * s.channels * s.channels + bnParameters(s),
       preActivation: 'relu',
-      stack: stackDilConv,
-      replayedOutputs: { heavy: 1 },
     });
   }
 }
+
+registerBuiltinOps();

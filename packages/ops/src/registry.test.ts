@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Module, Rng, UserInputError, initBackend } from '@autodeeplab/core';
+import { Module, Rng, UserInputError, initBackend, registeredVariableNames } from '@autodeeplab/core';
 import {
   BUILTIN_OPS,
   SepConv,
@@ -73,10 +73,10 @@ describe('custom ops', () => {
 
     // No formula in the meta: counted by building once; nothing is left behind.
     const tensors = tf.memory().numTensors;
-    const variables = Object.keys(tf.engine().registeredVariables).length;
+    const variables = registeredVariableNames().length;
     expect(countOpParameters('sep_conv_7x7', { channels: 8, stride: 1, affine: true })).toBe(2 * (49 * 8 + 64 + 16));
     expect(tf.memory().numTensors).toBe(tensors);
-    expect(Object.keys(tf.engine().registeredVariables).length).toBe(variables);
+    expect(registeredVariableNames().length).toBe(variables);
   });
 
   it('registering an existing name is an error unless overridden', () => {
@@ -113,7 +113,9 @@ describe('custom ops', () => {
   it('rejects bad names, metas, specs and factories with clear errors', () => {
     const factory = (spec: { name: string }) => new Module(spec.name) as Op;
     expect(() => registerOp('sep conv', factory)).toThrow("op name 'sep conv' must be an identifier");
-    expect(() => registerOp('scaled_identity', factory, { kind: 'lambda' as 'conv' })).toThrow("meta.kind must be one of conv, pool, identity, zero; found 'lambda'");
+    expect(() => registerOp('scaled_identity', factory, { kind: 'lambda' as 'conv' })).toThrow(
+      "meta.kind must be one of conv, pool, identity, zero; found 'lambda'",
+    );
     const spec = { name: 'n', channels: 4, stride: 1 as const, affine: false, rng: new Rng(0) };
     expect(() => createOp('sep_conv_3x3', { ...spec, channels: 0 })).toThrow("op 'sep_conv_3x3': channels must be a positive integer, found 0");
     expect(() => createOp('sep_conv_3x3', { ...spec, stride: 3 as 1 })).toThrow("op 'sep_conv_3x3': stride must be 1 or 2, found 3");

@@ -49,7 +49,7 @@ export function analyticGradients(op: Op, x: tf.Tensor4D, r: tf.Tensor): Gradien
     const variables = [xVar, ...params.values()];
     let y!: Float32Array;
     const { value, grads } = tf.variableGrads(() => {
-      const out = op.apply(xVar as unknown as tf.Tensor4D);
+      const out = op.apply(xVar);
       y = out.dataSync() as Float32Array;
       return tf.sum(tf.mul(out, r)) as tf.Scalar;
     }, variables);

@@ -3,7 +3,7 @@ import { UserInputError } from '@autodeeplab/core';
 import { SCALES, ScaleSchema, type Scale } from '@autodeeplab/genotype';
 import { BUILTIN_OPS, hasOp, isZeroOp, listOps } from '@autodeeplab/ops';
 
-/** Paper defaults (SPEC §1–3). */
+/** The paper's defaults (paper §3 and §5.1: L = 12, B = 5, F = 8 during the search; 19 Cityscapes classes). */
 export const DEFAULT_LAYERS = 12;
 export const DEFAULT_BLOCKS = 5;
 export const DEFAULT_FILTER_MULTIPLIER = 8;

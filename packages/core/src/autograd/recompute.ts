@@ -1,21 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
-
-interface EngineInternals {
-  state: { activeTape: unknown };
-  gradients(f: () => tf.Tensor, xs: tf.Tensor[], dy?: tf.Tensor, allowNoGradients?: boolean): { value: tf.Tensor; grads: (tf.Tensor | undefined)[] };
-}
+import { nestedGradients } from './engine.js';
 
 /**
- * Gradient checkpointing: `fn(inputs)` as ONE tape node that keeps only its inputs. The forward runs
- * without recording its intermediates (they are freed at once); the backward runs `fn` again under
- * a tape and back-propagates `dy` through it, giving the gradients of the inputs and of `variables`
- * (every variable `fn` reads, passed so that the outer tape reaches them). Exact: the same
- * computation twice (train-mode BN with batch statistics is a pure function of its input).
+ * Recompute in backward: `fn(inputs)` as ONE tape node that keeps only its inputs. The forward
+ * runs without recording its intermediates (they are freed at once); the backward runs `fn` again
+ * under a tape and back-propagates `dy` through it, giving the gradients of the inputs and of
+ * `variables` (every variable `fn` reads, passed so that the outer tape reaches them). Exact: the
+ * same computation twice (train-mode BN with batch statistics is a pure function of its input).
  *
  * Memory: a whole supernet forward otherwise keeps every op's saved tensors until the backward pass
- * (and tfjs-backend-wasm's saved tensors are copies), which exceeds wasm's 4 GiB heap at 129×129;
- * with one checkpoint per trellis node the tape holds the node outputs, and one node's tape at a
- * time during the backward. Cost: one more forward of `fn`.
+ * (and tfjs-backend-wasm's saved tensors are copies), more than wasm's 4 GiB heap holds at the
+ * paper's sizes; wrapping each trellis node, the tape holds the node outputs, and one node's tape
+ * at a time during the backward. Cost: one more forward of `fn`.
  */
 export function recomputeInBackward(
   fn: (inputs: readonly tf.Tensor[]) => tf.Tensor,
@@ -34,20 +30,16 @@ export function recomputeInBackward(
     return {
       value: fn(xs),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const engine = tf.engine() as unknown as EngineInternals;
-        // A gradient computation inside the outer backward pass: tfjs resets the (global) active
-        // tape when it ends, which the outer pass still needs for its own clean-up; restore it.
-        const outerTape = engine.state.activeTape;
         recompute?.before();
         try {
           const differentiated = saved.filter((_, i) => !constantInputs.has(i));
           const wrt = [...differentiated, ...variables];
-          const { value, grads } = engine.gradients(() => fn(saved), wrt, dy, true);
+          // A gradient computation inside the outer backward pass (see nestedGradients).
+          const { value, grads } = nestedGradients(() => fn(saved), wrt, dy);
           value.dispose();
           const byTensor = new Map(wrt.map((t, i) => [t, grads[i] ?? tf.zerosLike(t)] as const));
           return [...saved, ...variables].map((t) => byTensor.get(t) ?? tf.zerosLike(t));
         } finally {
-          engine.state.activeTape = outerTape;
           recompute?.after();
         }
       },

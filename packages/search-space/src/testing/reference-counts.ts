@@ -1,5 +1,5 @@
 // Test helper (not exported): parameter and Multi-Add counts of the supernet written directly from
-// SPEC §1–2 and the README's choices, independent of the package's code.
+// the paper's search space (§3) and the README's choices, independent of the package's code.
 
 export interface ReferenceConfig {
   layers: number;

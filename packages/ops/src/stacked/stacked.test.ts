@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchNorm, Conv2d, Module, Rng, initBackend } from '@autodeeplab/core';
+import { BatchNorm, Conv2d, Module, Rng, initBackend, watchKernels } from '@autodeeplab/core';
 import {
   BUILTIN_OPS,
   applyEach,
@@ -10,14 +10,14 @@ import {
   createOp,
   stackKernels,
   stackedPointwiseOptions,
-  getOpMeta,
+  getStackedForm,
   isZeroOp,
   registerOp,
   unregisterOp,
   type Op,
   type StackInput,
-} from './index.js';
-import { normalTensor } from './testing.js';
+} from '../index.js';
+import { normalTensor } from '../testing.js';
 
 beforeAll(async () => {
   await initBackend({ backend: 'cpu' });
@@ -188,7 +188,8 @@ describe('stacked ops = each op on each group (cpu)', () => {
     name.startsWith('sep_conv') ? (['block-diagonal', 'per-edge'] as const).map((pointwise) => ({ name, pointwise })) : [{ name, pointwise: 'auto' }],
   );
   for (const { name, pointwise } of cases) {
-    it(`${name}${pointwise === 'auto' ? '' : ` (${pointwise} 1×1 convs)`}: same outputs and same gradients (input and every weight), ${E} edges, ${GROUPS} batch groups`, () => {
+    const title = `${name}${pointwise === 'auto' ? '' : ` (${pointwise} 1×1 convs)`}`;
+    it(`${title}: same outputs and same gradients (input and every weight), ${E} edges, ${GROUPS} batch groups`, () => {
       stackedPointwiseOptions.mode = pointwise;
       const rng = new Rng(11);
       const ops: Op[] = Array.from({ length: E }, (_, e) => createOp(name, { name: `stack_${name}_${e}`, channels: C, stride: 1, affine: false, rng }));
@@ -198,7 +199,7 @@ describe('stacked ops = each op on each group (cpu)', () => {
       const run = (stacked: boolean) => {
         let out!: tf.Tensor;
         const { value, grads } = tf.variableGrads(() => {
-          const xs = xVar as unknown as tf.Tensor4D;
+          const xs: tf.Tensor4D = xVar;
           let y: tf.Tensor4D;
           if (stacked) {
             const input: StackInput = { x: xs, relu: () => tf.relu(xs), groups: GROUPS };
@@ -225,8 +226,8 @@ describe('stacked ops = each op on each group (cpu)', () => {
       for (const v of [xVar, ...params]) {
         expect(maxAbs(tf.sub(stacked.grads[v.name]!, plain.grads[v.name]!)), v.name).toBeLessThan(1e-5 * scale);
       }
-      if (name === CUSTOM) expect(getOpMeta(name).stack).toBeUndefined();
-      else expect(getOpMeta(name).stack).toBeTypeOf('function');
+      if (name === CUSTOM) expect(getStackedForm(name)).toBeUndefined();
+      else expect(getStackedForm(name)?.apply).toBeTypeOf('function');
       tf.dispose([stacked.out, plain.out, ...Object.values(stacked.grads), ...Object.values(plain.grads), x, xVar]);
       ops.forEach((op) => op.dispose());
       stackedPointwiseOptions.mode = 'auto';
@@ -238,17 +239,12 @@ describe('stacked ops = each op on each group (cpu)', () => {
       const rng = new Rng(5);
       const ops = Array.from({ length: edges }, (_, e) => createOp('sep_conv_3x3', { name: `auto_${channels}_${e}`, channels, stride: 1, affine: false, rng }));
       const x = normalTensor([1, 3, 3, channels], 6) as tf.Tensor4D;
-      const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
-      const original = engine.runKernel;
       let convs = 0;
-      engine.runKernel = function (name: string, ...rest: unknown[]) {
-        if (name === 'Conv2D') convs++;
-        return original.call(this, name, ...rest);
-      };
+      const stop = watchKernels({ before: (name) => void (name === 'Conv2D' && convs++) });
       try {
         tf.tidy(() => applyStacked('sep_conv_3x3', ops, { x, relu: () => tf.relu(x), groups: 1 }).y);
       } finally {
-        engine.runKernel = original;
+        stop();
         x.dispose();
         ops.forEach((op) => op.dispose());
       }
@@ -265,7 +261,7 @@ describe('stacked ops = each op on each group (cpu)', () => {
     const ops = [0, 1].map((e) => createOp('sep_conv_3x3', { name: `affine_${e}`, channels: 2, stride: 1, affine: true, rng }));
     const x = normalTensor([2, 4, 4, 2], 4) as tf.Tensor4D;
     const input: StackInput = { x, relu: () => tf.relu(x), groups: 1 };
-    expect(getOpMeta('sep_conv_3x3').stack!(ops, input)).toBeUndefined();
+    expect(getStackedForm('sep_conv_3x3')!.apply(ops, input)).toBeUndefined();
     const a = applyStacked('sep_conv_3x3', ops, input);
     const b = applyEach(ops, input);
     expect(maxAbs(tf.sub(a.y, b.y))).toBe(0);

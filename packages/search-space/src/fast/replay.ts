@@ -3,7 +3,7 @@ import type { NamedAttrMap } from '@tensorflow/tfjs';
 import { convolution, type ConvolutionSpec } from '@autodeeplab/ops';
 
 /**
- * Bytes of light convolutions' outputs (see `ConvolutionSpec.heavy`) the checkpointed nodes of one
+ * Bytes of light convolutions' outputs (see `ConvolutionSpec.heavy`) the recomputed nodes of one
  * forward pass may keep for their recomputation (see `ConvReplay`), taken in forward order: a
  * convolution whose output does not fit is recomputed instead.
  */
@@ -19,9 +19,9 @@ export class ReplayBudget {
 }
 
 /**
- * wasm's heap holds every tensor in at most 4 GiB (32-bit addresses). The paper's supernet at
- * 321×321 would keep ~1.75 GB of sep-conv outputs per image; a batch of two on one thread peaks
- * near 2.6 GB without them (3.45 GB measured with a 1.5 GB budget: too close to the limit).
+ * wasm's heap holds every tensor in at most 4 GiB (32-bit addresses), and the paper's supernet at
+ * 321×321 could keep more sep-conv outputs than a step leaves room for; the figures behind this
+ * default are in docs/benchmarks.md.
  */
 const WASM_REPLAY_BUDGET_BYTES = 1e9;
 
@@ -31,12 +31,13 @@ export function defaultReplayBudgetBytes(backend: string = tf.getBackend()): num
 }
 
 /**
- * Keeps the outputs of a checkpointed node's convolutions (the stacked sep and atrous convs, nearly
+ * Keeps the outputs of a recomputed node's convolutions (the stacked sep and atrous convs, nearly
  * all of its multiply-adds) from the forward pass, the heavy ones always and the light ones as far
- * as the budget allows, and replays them when the checkpoint recomputes the node for its backward
- * pass: the recomputation then runs only the cheap parts and the convolutions that did not fit. Exact (the same convolution of the same
- * inputs); the price is the memory of those outputs, from the forward pass until the node's
- * backward (see `replayedOutputs` in @autodeeplab/ops).
+ * as the budget allows, and replays them when `recomputeInBackward` recomputes the node for its
+ * backward pass: the recomputation then runs only the cheap parts and the convolutions that did not
+ * fit. Exact (the same convolution of the same inputs); the price is the memory of those outputs,
+ * from the forward pass until the node's backward (see `StackedForm.replayedOutputs` in
+ * @autodeeplab/ops).
  *
  * Use: pass `convolve` as the node's `StackInput.convolve`; the forward records, `replay()` switches
  * to replaying (before the recomputation, which must make the same convolutions in the same order),
@@ -78,26 +79,12 @@ export class ConvReplay {
 
 const BYTES_PER_FLOAT = 4;
 
-interface EngineState {
-  state: { gradientDepth: number; activeTape: unknown };
-}
-
-/** Whether a gradient tape is recording (inside tf.grad / variableGrads / engine.gradients). */
-export function recordingGradients(): boolean {
-  return (tf.engine() as unknown as EngineState).state.gradientDepth > 0;
-}
-
-/** The gradient tape being recorded (an object of tfjs' engine), or null outside one. */
-export function activeTape(): unknown {
-  return (tf.engine() as unknown as EngineState).state.activeTape ?? null;
-}
-
 /**
  * `stored` (= conv2d(x, filter)) as the output of a tape node whose gradient is the convolution's:
  * of x, and of the filter when wanted (else the filter is not an input, so nothing differentiates it).
  */
 function replayedConv(x: tf.Tensor4D, filter: tf.Tensor4D, spec: ConvolutionSpec, stored: tf.Tensor4D, filterGradient: boolean): tf.Tensor4D {
-  const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: spec.dilation, dimRoundingMode: undefined } as unknown as NamedAttrMap;
+  const attrs: NamedAttrMap = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: spec.dilation };
   const kernel = spec.depthwise ? 'DepthwiseConv2dNative' : 'Conv2D';
   // The custom op's inputs: x, and the filter when its gradient is wanted (saved either way).
   const inputs = filterGradient ? [x, filter] : [x];

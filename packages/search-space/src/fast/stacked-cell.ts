@@ -1,29 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { columnDot, edgeWeightedSum } from '@autodeeplab/core';
-import { applyStacked, type StackInput, type StackOutput } from '@autodeeplab/ops';
-import type { SearchCell } from './cell.js';
+import { Activation, applyStacked, type StackOutput } from '@autodeeplab/ops';
+import type { SearchCell } from '../cell.js';
 
 /**
  * The stacked cell (the supernet's default forward): all edges that read the same tensor run
  * together (see `applyStacked` in @autodeeplab/ops), and the up to three calls of one node run as one
  * batch of `groups`·N images whose BN statistics are kept per group. Exact in train mode.
  */
-
-/** A cell input: a tensor of `groups`·N images and its ReLU, computed once on demand. */
-export class StackedTensor implements StackInput {
-  private activated: tf.Tensor4D | undefined;
-
-  constructor(
-    readonly x: tf.Tensor4D,
-    readonly groups: number,
-    readonly convolve?: StackInput['convolve'],
-  ) {}
-
-  readonly relu = (): tf.Tensor4D => {
-    this.activated ??= tf.relu(this.x);
-    return this.activated;
-  };
-}
 
 /**
  * softmax(α) rows of a set of edges, one [E, 1] column per op, built once per forward and shared by
@@ -106,9 +90,9 @@ export function stackedWeightedSum(weights: readonly tf.Tensor[], terms: readonl
 
 export interface StackedCellInputs {
   /** The calls' projected prev inputs, stacked on the batch axis ([G·N, H, W, C], G groups). */
-  prev: StackedTensor;
+  prev: Activation;
   /** The node's projected prev_prev ([N, H, W, C], one group); absent: each call uses its prev. */
-  prevPrev: StackedTensor | undefined;
+  prevPrev: Activation | undefined;
 }
 
 /**
@@ -118,7 +102,7 @@ export interface StackedCellInputs {
  * complete.
  *
  * No split and no concat on the channel axis (tfjs-backend-wasm slices channels with JavaScript row
- * copies, the slowest kernel of the whole step at 321×321): each group's weighted output is
+ * copies, which made them the slowest kernel of a step at the paper's sizes): each group's weighted output is
  * transposed edge-major, [E, M·H·W·C], and accumulated per target block in a block-major
  * accumulator [B, M·H·W·C]; row b is final once blocks 1..b are, so each block input is a contiguous
  * row and the final accumulator, transposed once, is the concatenation of the blocks.
@@ -133,7 +117,7 @@ export function applyStackedCell(cell: SearchCell, inputs: StackedCellInputs, al
   const pixels = m * h * w;
 
   /** The weighted op outputs of the edges reading `input` and coming from `names`, edge-major [E, M·H·W·C]. */
-  const runGroup = (input: StackedTensor, names: readonly string[]): tf.Tensor2D => {
+  const runGroup = (input: Activation, names: readonly string[]): tf.Tensor2D => {
     // Edges ordered by input name, then block: one block per edge within each name.
     const edges = names.flatMap((name) => cell.edges.filter((e) => e.input === name));
     const outputs: StackOutput[] = candidates.map((cand) =>
@@ -165,7 +149,7 @@ export function applyStackedCell(cell: SearchCell, inputs: StackedCellInputs, al
   }
   for (let block = 1; block < blocks; block++) {
     const out = tf.reshape(tf.slice(acc, [block - 1, 0], [1, pixels * c]), [m, h, w, c]) as tf.Tensor4D;
-    const feeds = runGroup(new StackedTensor(out, groups, prev.convolve), [`block${block}`]);
+    const feeds = runGroup(new Activation(out, groups, prev.convolve), [`block${block}`]);
     acc = tf.add(acc, tf.pad(feeds, [[block, 0], [0, 0]]));
   }
   const blockMajor = tf.reshape(acc, [blocks, pixels, c]);
