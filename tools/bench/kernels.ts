@@ -17,10 +17,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedAttrMap, Tensor, Tensor4D } from '@tensorflow/tfjs';
-import { initBackend, type BackendName } from '../../packages/core/src/index.ts';
-import { convGeometry, conv2dBackpropFilter, depthwiseBackpropFilter } from '../../packages/core/src/kernels/conv-backprop.ts';
-import { kernelPrims } from '../../packages/core/src/kernels/prims.ts';
-import { convFilterGradOptions, convInputGradOptions } from '../../packages/core/src/kernels/wasm-kernels.ts';
+import { initBackend, type BackendName } from '@autodeeplab/core';
+import { conv2dBackpropFilter, convGeometry, depthwiseBackpropFilter, kernelPrims, kernelTuning } from '@autodeeplab/kernels';
 import { formatTable, intArg, parseArgs, timeIt, writeResults } from './common.ts';
 
 interface ConvCase {
@@ -64,9 +62,8 @@ const SYNCHRONOUS_BACKENDS = new Set(['wasm', 'cpu', 'tensorflow']);
 
 /**
  * Waits for `ts`, reading them back only where the backend computes asynchronously. A read-back
- * copies the tensor into freshly allocated JavaScript memory, and on our VMs the first touch of
- * fresh memory costs ~17 µs per 4 KiB page: for small kernels that, not the kernel, was most of
- * the time (and made the timings bimodal, by whether the allocator reused pages).
+ * copies the tensor into freshly allocated JavaScript memory, whose first touch can cost more than
+ * a small kernel: timing it would measure the allocator, not the kernel (docs/design/kernels.md).
  */
 function settle(...ts: Tensor[]): void {
   if (SYNCHRONOUS_BACKENDS.has(tf.getBackend())) return;
@@ -214,12 +211,12 @@ async function filterGradSuite(opts: { repeats: number; warmup: number }): Promi
       let simd: { minMs: number; medianMs: number } | null = null;
       let inXnn: { minMs: number; medianMs: number } | null = null;
       if (!c.depthwise) {
-        convFilterGradOptions.simd = 'always';
+        kernelTuning.convFilterGradSimd = 'always';
         simd = await minOf(runAndFree(filterName, { x, dy }, { filterShape }));
-        convFilterGradOptions.simd = 'auto';
-        convInputGradOptions.simd = 'never';
+        kernelTuning.convFilterGradSimd = 'auto';
+        kernelTuning.convInputGradSimd = 'never';
         inXnn = await minOf(runAndFree(inName, { dy, filter }, { inputShape: shape }));
-        convInputGradOptions.simd = 'auto';
+        kernelTuning.convInputGradSimd = 'auto';
       }
       const xnn = await minOf(() => {
         const out = (c.depthwise ? depthwiseBackpropFilter : conv2dBackpropFilter)(P, x, dy, g);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { initBackend } from '../backend.js';
+import { useBackend } from './testing/backend.js';
 import { missingKernelsRegistered, registerMissingKernels } from './index.js';
 
 describe('registerMissingKernels', () => {
@@ -11,13 +11,13 @@ describe('registerMissingKernels', () => {
   it('installs the wasm kernels and the gradients, idempotently and without console output', async () => {
     const warn = vi.spyOn(console, 'warn');
     const log = vi.spyOn(console, 'log');
-    await initBackend({ backend: 'wasm' });
+    await useBackend('wasm');
     expect(missingKernelsRegistered()).toEqual({ wasm: true, gradients: true });
     const before = ['Conv2DBackpropInput', 'Conv2DBackpropFilter'].map((k) => tf.getKernel(k, 'wasm'));
     registerMissingKernels();
     registerMissingKernels();
-    await initBackend({ backend: 'cpu' });
-    await initBackend({ backend: 'wasm' });
+    await useBackend('cpu');
+    await useBackend('wasm');
     expect(['Conv2DBackpropInput', 'Conv2DBackpropFilter'].map((k) => tf.getKernel(k, 'wasm'))).toEqual(before);
     expect(missingKernelsRegistered()).toEqual({ wasm: true, gradients: true });
     expect(warn).not.toHaveBeenCalled();
@@ -25,7 +25,7 @@ describe('registerMissingKernels', () => {
   });
 
   it('re-installs over registrations made by someone else, still without warnings (even in DEBUG mode)', async () => {
-    await initBackend({ backend: 'wasm' });
+    await useBackend('wasm');
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const debugBefore = tf.env().getBool('DEBUG');
     tf.env().set('DEBUG', true); // announces itself on console.warn: not what is under test
@@ -46,7 +46,7 @@ describe('registerMissingKernels', () => {
   });
 
   it('makes a dilated conv2d differentiable on the current backend (tfjs alone throws)', async () => {
-    await initBackend({ backend: 'wasm' });
+    await useBackend('wasm');
     const x = tf.ones([1, 5, 5, 1]) as tf.Tensor4D;
     const f = tf.ones([3, 3, 1, 1]) as tf.Tensor4D;
     // With all-ones, dL/df[p,q] counts the output pixels whose tap (p,q) lands inside the 5×5 input:

@@ -2,37 +2,28 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 
 /**
- * Kernels of ours that replace a backend's own of the same names, keeping the backend's kernels for
- * the cases ours leave to them (`fallback`).
+ * The backends' own kernels that ours replace, kept so that ours can leave them the cases they do
+ * not handle (string tensors, shapes without a fast path). Keyed by backend and kernel name.
  */
-export class KernelReplacements {
-  readonly configs: readonly KernelConfig[];
-  private readonly originals = new Map<string, KernelFunc>();
+const originals = new Map<string, KernelFunc>();
+const key = (backendName: string, kernelName: string) => `${backendName}/${kernelName}`;
 
-  constructor(
-    private readonly backendName: string,
-    private readonly replaced: readonly (readonly [string, KernelFunc])[],
-  ) {
-    this.configs = replaced.map(([kernelName, kernelFunc]) => ({ kernelName, backendName, kernelFunc }));
+/** Keeps the backend's kernels that `configs` replace (call before replacing them). */
+export function rememberOriginalKernels(configs: readonly KernelConfig[]): void {
+  for (const { kernelName, backendName, kernelFunc } of configs) {
+    const existing = tf.getKernel(kernelName, backendName);
+    if (existing != null && existing.kernelFunc !== kernelFunc) originals.set(key(backendName, kernelName), existing.kernelFunc);
   }
+}
 
-  /** Keeps the backend's kernels that ours replace (call before replacing them). */
-  remember(): void {
-    for (const [name, ours] of this.replaced) {
-      const existing = tf.getKernel(name, this.backendName);
-      if (existing != null && existing.kernelFunc !== ours) this.originals.set(name, existing.kernelFunc);
-    }
-  }
+/** Whether the backend's own kernel `kernelName` is known (so ours may defer to it). */
+export function hasOriginalKernel(backendName: string, kernelName: string): boolean {
+  return originals.has(key(backendName, kernelName));
+}
 
-  /** Whether the backend's own kernel `name` is known (so ours may defer to it). */
-  hasOriginal(name: string): boolean {
-    return this.originals.has(name);
-  }
-
-  /** Runs the backend's own kernel `name`. */
-  fallback(name: string, args: Parameters<KernelFunc>[0]): TensorInfo | TensorInfo[] {
-    const kernel = this.originals.get(name);
-    if (kernel == null) throw new Error(`${this.backendName} ${name}: the backend's own kernel is not available`);
-    return kernel(args);
-  }
+/** Runs the backend's own kernel `kernelName`. */
+export function runOriginalKernel(backendName: string, kernelName: string, args: Parameters<KernelFunc>[0]): TensorInfo | TensorInfo[] {
+  const kernel = originals.get(key(backendName, kernelName));
+  if (kernel == null) throw new Error(`${backendName} ${kernelName}: the backend's own kernel is not available`);
+  return kernel(args);
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { initBackend } from '../backend.js';
+import { useBackend } from './testing/backend.js';
 
 /** d/dx Σ w·resize(x), by central differences (the map is linear, so they are exact up to rounding). */
 function finiteDifference(x: number[], shape: [number, number, number, number], size: [number, number], w: tf.Tensor, halfPixel: boolean): number[] {
@@ -24,7 +24,7 @@ describe('ResizeBilinear gradient', () => {
   for (const backend of ['cpu', 'wasm'] as const) {
     for (const { shape, size, halfPixel } of cases) {
       it(`is the transpose of the forward on ${backend} for [${shape}] → ${size} (halfPixel ${halfPixel})`, async () => {
-        await initBackend({ backend });
+        await useBackend(backend);
         const count = shape.reduce((a, b) => a * b, 1);
         const x = Array.from({ length: count }, (_, i) => Math.sin(i * 0.7));
         const w = tf.tensor4d(Array.from({ length: shape[0] * size[0] * size[1] * shape[3] }, (_, i) => Math.cos(i * 1.3)), [shape[0], ...size, shape[3]]);

@@ -1,5 +1,6 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
-import { isWasmMemory, simdKernelsFor, type SimdKernels, type WasmMemory } from './simd-reduce.js';
+import { isWasmMemory, simdKernelsFor, type WasmMemory } from './wasm-simd/instance.js';
+import type { SimdKernels } from './wasm-simd/module.js';
 
 /** The parts of tfjs-backend-wasm's BackendWasm (4.22) our kernels use to work on its heap in place. */
 export interface WasmHeapBackend {
@@ -29,8 +30,14 @@ function heapMemory(b: WasmHeapBackend): WasmMemory | null {
   return isWasmMemory(m) ? m : null;
 }
 
+/** The SIMD functions (`k`) bound to the heap of a backend (`b`). */
+export interface HeapSimd {
+  k: SimdKernels;
+  b: WasmHeapBackend;
+}
+
 /** The backend and the SIMD functions bound to its heap; null where they cannot run (see `simdKernelsFor`). */
-export function simdOnHeap(backend: unknown): { k: SimdKernels; b: WasmHeapBackend } | null {
+export function simdOnHeap(backend: unknown): HeapSimd | null {
   if (!isWasmHeapBackend(backend)) return null;
   const memory = heapMemory(backend);
   const k = memory == null ? null : simdKernelsFor(memory);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll } from 'vitest';
-import { initBackend } from '../backend.js';
+import { useBackend } from './backend.js';
 
 /**
  * For a `describe` block of kernel tests: the wasm backend, with tfjs's per-kernel leak check
@@ -9,7 +9,7 @@ import { initBackend } from '../backend.js';
 export function useWasmWithLeakCheck(): void {
   let isTestBefore = false;
   beforeAll(async () => {
-    await initBackend({ backend: 'wasm' });
+    await useBackend('wasm');
     isTestBefore = tf.env().getBool('IS_TEST');
     tf.env().set('IS_TEST', true);
   });
