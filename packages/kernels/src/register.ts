@@ -43,7 +43,10 @@ function installKernel(config: KernelConfig): void {
   const existing = tf.getKernel(config.kernelName, config.backendName);
   if (existing?.kernelFunc === config.kernelFunc) return;
   if (existing != null) tf.unregisterKernel(config.kernelName, config.backendName);
-  tf.registerKernel(config);
+  // A replaced kernel's set-up (e.g. binding its wasm function) runs when its backend is set; ours
+  // carries it, so that the original still works as our fallback when the backend is set later.
+  const setupFunc = config.setupFunc ?? existing?.setupFunc;
+  tf.registerKernel(setupFunc ? { ...config, setupFunc } : config);
 }
 
 function installGradient(config: GradConfig): void {
