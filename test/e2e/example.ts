@@ -9,8 +9,8 @@ import { ReLUConvBN, registerOp, hasOp } from '@autodeeplab/ops';
 import { Supernet } from '@autodeeplab/search-space';
 import { decode } from '@autodeeplab/decode';
 import { buildNetwork } from '@autodeeplab/model';
-import { openDataset, searchSplit, batches, type Dataset } from '@autodeeplab/datasets';
-import { search, train, evaluate, type BatchSource } from '@autodeeplab/optim';
+import { datasetBatchSource, openDataset, searchSplit } from '@autodeeplab/datasets';
+import { search, train, evaluate } from '@autodeeplab/optim';
 
 /** A plain 1×1 convolution (ReLU → conv 1×1 → BN) as a new candidate op. */
 export function registerConv1x1(): void {
@@ -21,16 +21,6 @@ export function registerConv1x1(): void {
       new ReLUConvBN(name, { inChannels: channels, outChannels: channels, kernelSize: 1, stride, affine, rng }),
     { kind: 'conv', description: 'ReLU → 1×1 conv → BN' },
   );
-}
-
-/** optim reads batches through this small interface; the datasets batcher provides them. */
-function source(dataset: Dataset, indices: number[] | undefined, batchSize: number, shuffle: boolean): BatchSource {
-  const count = indices?.length ?? dataset.size;
-  return {
-    batchesPerEpoch: shuffle ? Math.floor(count / batchSize) : Math.ceil(count / batchSize),
-    epoch: (epoch, start = 0) =>
-      batches(dataset, { ...(indices ? { indices } : {}), batchSize, seed: 0, epoch, start: start * batchSize, shuffle, dropLast: shuffle }),
-  };
 }
 
 export interface ExampleResult {
@@ -45,6 +35,9 @@ export async function runExample(runDir: string): Promise<ExampleResult> {
 
   const data = openDataset({ kind: 'synthetic', size: 8, height: 33, width: 33, numClasses: 3 });
   const { trainA, trainB } = searchSplit(data, { seed: 0 });
+  // optim reads batches through a small interface; datasetBatchSource adapts a dataset to it
+  // (training drops a last partial batch by default; evaluation keeps it).
+  const batchesOf = (indices?: number[]) => datasetBatchSource(data, { indices, batchSize: 2, seed: 0 });
 
   // 1. Search: a 2-layer trellis over scales 4 and 8, with the custom op among the candidates.
   const supernet = new Supernet({
@@ -59,7 +52,7 @@ export async function runExample(runDir: string): Promise<ExampleResult> {
   try {
     for await (const event of search({
       model: supernet,
-      data: { trainA: source(data, trainA, 2, true), trainB: source(data, trainB, 2, true) },
+      data: { trainA: batchesOf(trainA), trainB: batchesOf(trainB) },
       runDir: `${runDir}/search`,
       config: { epochs: 2, archStartEpoch: 1, checkpointEvery: 0 },
     })) {
@@ -81,11 +74,12 @@ export async function runExample(runDir: string): Promise<ExampleResult> {
     decoderFilters: 8,
   });
   try {
-    for await (const _ of train({ model: network, data: { train: source(data, undefined, 2, true) }, runDir: `${runDir}/train`, config: { epochs: 1, checkpointEvery: 0 } })) {
+    for await (const _ of train({ model: network, data: { train: batchesOf() }, runDir: `${runDir}/train`, config: { epochs: 1, checkpointEvery: 0 } })) {
       // events as in the search
     }
     // 4. Evaluate.
-    const result = await evaluate({ model: network, data: source(data, undefined, 2, false), numClasses: data.numClasses });
+    const all = datasetBatchSource(data, { batchSize: 2, seed: 0, shuffle: false, dropLast: false });
+    const result = await evaluate({ model: network, data: all, numClasses: data.numClasses });
     return { genotype, mIoU: result.mIoU, pixelAccuracy: result.pixelAccuracy };
   } finally {
     network.dispose();

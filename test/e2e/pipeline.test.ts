@@ -40,6 +40,9 @@ describe('autodeeplab search → decode → train → eval → predict', () => {
     expect(d.code, d.stderr).toBe(0);
     const decoded = JSON.parse(d.stdout);
     const searched = JSON.parse(await readFile(join(searchRun, 'genotype.json'), 'utf8'));
+    // genotype.json holds the architecture the search ended with, as its last arch event reports it.
+    expect(searched).toEqual(metrics.filter((m) => m.type === 'arch').at(-1).genotype);
+    expect(JSON.parse(await readFile(join(searchRun, 'genotypes', 'epoch-002.json'), 'utf8'))).toEqual(searched);
     // Decoding the final checkpoint gives the genotype the search ended with.
     expect(decoded.genotype.cell).toEqual(searched.cell);
     expect(decoded.genotype.path).toEqual(searched.path);

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { FileFormatError, UserInputError, disposeCheckpoint, isCheckpoint, loadCheckpoint } from '@autodeeplab/core';
+import { join } from 'node:path';
+import { FileFormatError } from '@autodeeplab/core';
+import { RUN_CONFIG_FILE, readSearchArchitecture } from '@autodeeplab/optim';
 import { parse as parseYaml } from 'yaml';
-import { CHECKPOINT_DIR, RUN_CONFIG_FILE } from './run-files.js';
 
 /** The search-space fields decoding needs. */
 export interface ArchitectureConfig {
@@ -53,18 +53,6 @@ function asConfig(raw: Record<string, unknown>, source: string): ArchitectureCon
   return { ...raw, layers, blocks, ops: ops.map(String), scales: scales.map(Number) };
 }
 
-async function resolveCheckpoint(path: string): Promise<{ checkpointDir: string; runDir: string }> {
-  const full = resolve(path);
-  if (await isCheckpoint(full)) {
-    // <run>/checkpoint → <run>; <run>/checkpoints/step-N → <run>.
-    const parent = dirname(full);
-    const runDir = basename(full) === CHECKPOINT_DIR ? parent : basename(parent) === 'checkpoints' ? dirname(parent) : parent;
-    return { checkpointDir: full, runDir };
-  }
-  if (await isCheckpoint(join(full, CHECKPOINT_DIR))) return { checkpointDir: join(full, CHECKPOINT_DIR), runDir: full };
-  throw new UserInputError(`${path}: no checkpoint here (expected a run directory with ${CHECKPOINT_DIR}/model.json, or a checkpoint directory)`);
-}
-
 async function readRunConfig(runDir: string): Promise<unknown> {
   try {
     return parseYaml(await readFile(join(runDir, RUN_CONFIG_FILE), 'utf8'));
@@ -73,45 +61,18 @@ async function readRunConfig(runDir: string): Promise<unknown> {
   }
 }
 
-/** Reads α, β and the search-space config of a search run or checkpoint. */
+/**
+ * α and β of a search run or checkpoint (read by optim, which wrote them) with the search-space
+ * config they belong to: from the checkpoint's metadata, else from the run's config file.
+ */
 export async function readSavedArchitecture(path: string): Promise<SavedArchitecture> {
-  const { checkpointDir, runDir } = await resolveCheckpoint(path);
-  const checkpoint = await loadCheckpoint(checkpointDir);
+  const { alpha, beta, checkpointDir, runDir, metadata, epoch, step } = await readSearchArchitecture(path);
   const source = join(checkpointDir, 'model.json');
-  try {
-    const find = (names: string[]) => names.map((n) => checkpoint.tensors.get(n)).find((t) => t !== undefined);
-    const alpha = find(['model/alpha', 'alpha']);
-    const beta = find(['model/beta', 'beta']);
-    if (!alpha || !beta) {
-      throw new FileFormatError(source, 'holds no architecture parameters (model/alpha, model/beta): is it a search checkpoint?');
-    }
-    if (alpha.rank !== 2 || beta.rank !== 1) {
-      throw new FileFormatError(source, `α must be 2-D and β 1-D; found shapes [${alpha.shape}] and [${beta.shape}]`);
-    }
-    const metadata = checkpoint.metadata;
-    const fromMetadata = findSearchSpace(metadata);
-    const raw = fromMetadata ?? findSearchSpace(await readRunConfig(runDir));
-    if (!raw) {
-      throw new FileFormatError(source, `no search-space config in the checkpoint metadata nor in ${join(runDir, RUN_CONFIG_FILE)}`);
-    }
-    const config = asConfig(raw, fromMetadata ? source : join(runDir, RUN_CONFIG_FILE));
-    if (alpha.shape[1] !== config.ops.length) {
-      throw new FileFormatError(source, `α has ${alpha.shape[1]} columns but the config lists ${config.ops.length} ops`);
-    }
-    const meta = isRecord(metadata) ? metadata : {};
-    const step = typeof meta.step === 'number' ? meta.step : undefined;
-    const next = isRecord(meta.next) ? meta.next : undefined;
-    const epoch = typeof next?.epoch === 'number' ? next.epoch : undefined;
-    return {
-      alpha: (await alpha.array()) as number[][],
-      beta: (await beta.array()) as number[],
-      config,
-      checkpointDir,
-      runDir,
-      ...(epoch !== undefined ? { epoch } : {}),
-      ...(step !== undefined ? { step } : {}),
-    };
-  } finally {
-    disposeCheckpoint(checkpoint);
-  }
+  const fromMetadata = findSearchSpace(metadata);
+  const raw = fromMetadata ?? findSearchSpace(await readRunConfig(runDir));
+  if (!raw) throw new FileFormatError(source, `no search-space config in the checkpoint metadata nor in ${join(runDir, RUN_CONFIG_FILE)}`);
+  const config = asConfig(raw, fromMetadata ? source : join(runDir, RUN_CONFIG_FILE));
+  const columns = alpha[0]?.length ?? 0;
+  if (columns !== config.ops.length) throw new FileFormatError(source, `α has ${columns} columns but the config lists ${config.ops.length} ops`);
+  return { alpha, beta, config, checkpointDir, runDir, ...(epoch !== undefined ? { epoch } : {}), ...(step !== undefined ? { step } : {}) };
 }

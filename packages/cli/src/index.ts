@@ -9,7 +9,6 @@ export { readSavedArchitecture, type SavedArchitecture, type ArchitectureConfig 
 export { genotypeText } from './genotype-text.js';
 export { formatCount, formatBytes, formatDuration, formatTable } from './format.js';
 export { doctorReport, type DoctorReport, type BackendReport } from './commands/doctor.js';
-export * from './run-files.js';
 export { listConfigFields, type ConfigField } from './config-reference.js';
 export {
   SearchRunConfigSchema,

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UserInputError } from '@autodeeplab/core';
 import { parse as parseYaml } from 'yaml';
-import { NETWORK_DIR, RUN_CONFIG_FILE } from './run-files.js';
+import { NETWORK_DIR, RUN_CONFIG_FILE } from '@autodeeplab/optim';
 
 /** A trained network: `<run>/network`, or a directory written by saveNetwork. Also its run directory, if any. */
 export function resolveNetworkDir(path: string): { networkDir: string; runDir?: string } {
@@ -13,7 +13,10 @@ export function resolveNetworkDir(path: string): { networkDir: string; runDir?: 
     const parent = dirname(full);
     return existsSync(join(parent, RUN_CONFIG_FILE)) ? { networkDir: full, runDir: parent } : { networkDir: full };
   }
-  throw new UserInputError(`${path}: no trained network here (expected a training run directory with ${NETWORK_DIR}/model.json, or a network directory with model.json and network.json)`);
+  throw new UserInputError(
+    `${path}: no trained network here ` +
+      `(expected a training run directory with ${NETWORK_DIR}/model.json, or a network directory with model.json and network.json)`,
+  );
 }
 
 /** The resolved config of a run directory, when there is one. */

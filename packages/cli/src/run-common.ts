@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { UserInputError, isCheckpoint, writeFileAtomic } from '@autodeeplab/core';
 import { applyOverrides, readConfigFile, toYaml } from './config-file.js';
-import { RUN_CONFIG_FILE } from './run-files.js';
+import { CHECKPOINT_DIR, RUN_CONFIG_FILE } from '@autodeeplab/optim';
 
 export interface ConfigSourceOptions {
   config?: string;
@@ -27,7 +27,9 @@ export async function loadRawConfig(
     if (!existsSync(file)) throw new UserInputError(`--resume ${options.resume}: not a run directory (no ${RUN_CONFIG_FILE} in it)`);
     base = await readConfigFile(file);
     source = file;
-    if (options.config) throw new UserInputError('--resume continues a run with its own config; do not also give --config (use flags to change settings that may change)');
+    if (options.config) {
+      throw new UserInputError('--resume continues a run with its own config; do not also give --config (use flags to change settings that may change)');
+    }
   } else if (options.config) {
     base = await readConfigFile(options.config);
     source = options.config;
@@ -91,7 +93,7 @@ export function parseSize(value: string): [number, number] {
  */
 export async function assertFreshRunDir(runDir: string, options: { resume?: string; overwrite?: boolean }): Promise<void> {
   if (options.resume || options.overwrite) return;
-  if (await isCheckpoint(join(runDir, 'checkpoint'))) {
+  if (await isCheckpoint(join(runDir, CHECKPOINT_DIR))) {
     throw new UserInputError(`${runDir} already holds a run: continue it with --resume ${runDir}, choose another --run-dir, or pass --overwrite`);
   }
 }

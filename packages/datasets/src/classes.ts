@@ -31,7 +31,7 @@ export const CITYSCAPES_PALETTE: readonly Color[] = [
   [255, 0, 0], [0, 0, 142], [0, 0, 70], [0, 60, 100], [0, 80, 100], [0, 0, 230], [119, 11, 32],
 ];
 
-/** Raw Cityscapes label id → train id (SPEC §7); every other raw id is ignored. */
+/** Raw Cityscapes label id → train id (Cityscapes' own label definitions); every other raw id is ignored. */
 export const CITYSCAPES_ID_TO_TRAIN_ID: ReadonlyMap<number, number> = new Map([
   [7, 0], [8, 1], [11, 2], [12, 3], [13, 4], [17, 5], [19, 6], [20, 7], [21, 8], [22, 9],
   [23, 10], [24, 11], [25, 12], [26, 13], [27, 14], [28, 15], [31, 16], [32, 17], [33, 18],

@@ -45,4 +45,5 @@ export {
 } from './transforms.js';
 export { searchSplit, type SearchSplit } from './split.js';
 export { batches, BatchStream, type Batch, type BatchOptions, type BatchEvent } from './batcher.js';
+export { datasetBatchSource, type DatasetBatchSource, type DatasetSourceOptions } from './batch-source.js';
 export { mixSeed } from './seed.js';

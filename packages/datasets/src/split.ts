@@ -11,7 +11,7 @@ export interface SearchSplit {
 }
 
 /**
- * Splits a dataset at random into two disjoint parts for the bilevel search (SPEC §3): the same seed
+ * Splits a dataset at random into two disjoint parts for the bilevel search (paper §4.2): the same seed
  * always gives the same split, so a resumed search sees the same halves.
  */
 export function searchSplit(dataset: { size: number }, options: { seed: number; fraction?: number }): SearchSplit {

@@ -1,5 +1,3 @@
-import type { Genotype } from '@autodeeplab/genotype';
-
 export type RunKind = 'search' | 'train';
 
 interface EventBase {
@@ -61,11 +59,15 @@ export interface ValidationEvent extends EventBase, Position {
   pixels: number;
 }
 
-/** A snapshot of the architecture parameters (raw logits) and the genotype they decode to. */
-export interface ArchEvent extends EventBase, Position {
+/**
+ * A snapshot of the architecture parameters (raw logits) and, when the search was given a decoder,
+ * the architecture they decode to. `A` is the decoder's result: for Auto-DeepLab a genotype of
+ * `@autodeeplab/genotype`, which this package does not need to know.
+ */
+export interface ArchEvent<A = unknown> extends EventBase, Position {
   type: 'arch';
   parameters: Record<string, { shape: number[]; values: number[] }>;
-  genotype?: Genotype;
+  genotype?: A;
   /** Why no genotype: the decoder's error message. */
   decodeError?: string;
 }
@@ -85,18 +87,19 @@ export interface ErrorEvent extends EventBase, Position {
   checkpoint?: string;
 }
 
-export interface DoneEvent extends EventBase, Position {
+export interface DoneEvent<A = unknown> extends EventBase, Position {
   type: 'done';
   kind: RunKind;
   /** True when the run stopped early on request (the abort signal); it can be resumed. */
   interrupted: boolean;
   seconds: number;
-  genotype?: Genotype;
+  /** The search's last decoded architecture (see ArchEvent). */
+  genotype?: A;
   validation?: { mIoU: number; pixelAccuracy: number };
 }
 
-export type RunEvent = StartEvent | StepEvent | EpochEvent | ValidationEvent | ArchEvent | CheckpointEvent | ErrorEvent | DoneEvent;
-export type SearchEvent = RunEvent;
+export type RunEvent<A = unknown> = StartEvent | StepEvent | EpochEvent | ValidationEvent | ArchEvent<A> | CheckpointEvent | ErrorEvent | DoneEvent<A>;
+export type SearchEvent<A = unknown> = RunEvent<A>;
 export type TrainEvent = Exclude<RunEvent, ArchEvent>;
 
 export function now(): string {

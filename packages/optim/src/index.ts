@@ -4,22 +4,14 @@ export * from './schedules.js';
 export * from './loss.js';
 export * from './confusion.js';
 export * from './events.js';
+export * from './run-dir.js';
 export * from './metrics-log.js';
 export * from './run-checkpoint.js';
-export {
-  batchToTensors,
-  disposeBatch,
-  computeGradients,
-  disposeGradients,
-  validate,
-  NonFiniteLossError,
-  type BatchTensors,
-  type GradientResult,
-  type ValidationResult,
-} from './loop-support.js';
+export { batchToTensors, disposeBatch, type BatchTensors } from './batch-tensors.js';
+export { computeGradients, computeLossAndGradients, disposeGradients, type GradientResult, type LossAndGradients } from './gradients.js';
+export { NonFiniteLossError } from './update.js';
 export * from './memory-source.js';
 export * from './search.js';
 export * from './train.js';
 export * from './evaluate.js';
-export * from './dataset-source.js';
 export * from './parallel/index.js';

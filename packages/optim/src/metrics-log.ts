@@ -1,27 +1,19 @@
 import { appendFile, mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-
-export const METRICS_FILE = 'metrics.jsonl';
+import { dirname } from 'node:path';
+import { metricsPath } from './run-dir.js';
 
 /** Appends one JSON line with a single write (O_APPEND), so a kill leaves whole lines behind. */
 export async function appendJsonLine(path: string, value: unknown): Promise<void> {
   await appendFile(path, `${JSON.stringify(value, (_key, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}\n`);
 }
 
-/**
- * Passes events through unchanged while writing each one as a line of `path`
- * (default `<runDir>/metrics.jsonl` when given a directory via `metricsPath`).
- */
+/** Passes events through unchanged while writing each one as a line of `path`. */
 export async function* logEvents<E>(events: AsyncIterable<E>, path: string): AsyncGenerator<E, void, undefined> {
   await mkdir(dirname(path), { recursive: true });
   for await (const event of events) {
     await appendJsonLine(path, event);
     yield event;
   }
-}
-
-export function metricsPath(runDir: string): string {
-  return join(runDir, METRICS_FILE);
 }
 
 /** A run's events, also written to `<runDir>/metrics.jsonl` unless `metricsLog` is false. */

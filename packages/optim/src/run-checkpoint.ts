@@ -5,7 +5,6 @@ import { z } from 'zod';
 import {
   FileFormatError,
   disposeCheckpoint,
-  isCheckpoint,
   loadCheckpoint,
   parseWithSchema,
   readCheckpointManifest,
@@ -13,12 +12,11 @@ import {
   type RngState,
 } from '@autodeeplab/core';
 import type { Optimizer } from './optimizers.js';
+import { CHECKPOINT_DIR, HISTORY_DIR, MODEL_PREFIX, OPTIMIZER_PREFIX, historyCheckpointName, isHistoryCheckpointName } from './run-dir.js';
 import type { TrainableModel } from './types.js';
 
 export const RUN_STATE_FORMAT = 'autodeeplab-run-state';
 export const RUN_STATE_VERSION = 1;
-export const CHECKPOINT_DIR = 'checkpoint';
-export const HISTORY_DIR = 'checkpoints';
 
 const uint32 = z.number().int().min(0).max(0xffffffff);
 
@@ -45,9 +43,6 @@ export type RunState = z.infer<typeof RunStateSchema>;
 export class NonFiniteStateError extends Error {
   override readonly name = 'NonFiniteStateError';
 }
-
-const MODEL_PREFIX = 'model/';
-const OPTIMIZER_PREFIX = 'optimizer/';
 
 function stateTensors(model: TrainableModel, optimizers: Readonly<Record<string, Optimizer>>): Map<string, tf.Tensor> {
   const tensors = new Map<string, tf.Tensor>();
@@ -85,7 +80,8 @@ export async function saveRunCheckpoint(
   const bad = await nonFiniteTensors(tensors);
   if (bad.length > 0) {
     throw new NonFiniteStateError(
-      `not writing a checkpoint at step ${state.step}: non-finite values in ${bad.slice(0, 5).join(', ')}${bad.length > 5 ? ` (and ${bad.length - 5} more)` : ''}`,
+      `not writing a checkpoint at step ${state.step}: ` +
+        `non-finite values in ${bad.slice(0, 5).join(', ')}${bad.length > 5 ? ` (and ${bad.length - 5} more)` : ''}`,
     );
   }
   const dir = join(runDir, CHECKPOINT_DIR);
@@ -97,22 +93,14 @@ export async function saveRunCheckpoint(
 async function keepHistory(runDir: string, latest: string, step: number, keepLast: number): Promise<void> {
   const historyDir = join(runDir, HISTORY_DIR);
   await mkdir(historyDir, { recursive: true });
-  const name = `step-${String(step).padStart(9, '0')}`;
+  const name = historyCheckpointName(step);
   const temp = join(historyDir, `.${name}.tmp`);
   await rm(temp, { recursive: true, force: true });
   await cp(latest, temp, { recursive: true });
   await rm(join(historyDir, name), { recursive: true, force: true });
   await rename(temp, join(historyDir, name));
-  const kept = (await readdir(historyDir)).filter((f) => /^step-\d+$/.test(f)).sort();
+  const kept = (await readdir(historyDir)).filter(isHistoryCheckpointName).sort();
   for (const old of kept.slice(0, Math.max(0, kept.length - keepLast))) await rm(join(historyDir, old), { recursive: true, force: true });
-}
-
-/** The checkpoint directory of a run, or `path` itself when it is a checkpoint. */
-export async function resolveCheckpointDir(path: string): Promise<string | undefined> {
-  if (await isCheckpoint(path)) return path;
-  const inside = join(path, CHECKPOINT_DIR);
-  if (await isCheckpoint(inside)) return inside;
-  return undefined;
 }
 
 /**

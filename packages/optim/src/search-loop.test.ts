@@ -7,7 +7,8 @@ import { initBackend, loadCheckpoint, disposeCheckpoint, UserInputError } from '
 import type { RunEvent } from './events.js';
 import { memoryBatchSource } from './memory-source.js';
 import { search, type SearchConfigInput } from './search.js';
-import { nameVariables, updateOn } from './loop-support.js';
+import { nameVariables } from './named-variables.js';
+import { updateOn } from './update.js';
 import { Adam, SGD } from './optimizers.js';
 import { TinySearchModel, colourSamples, maxAbsDifference, snapshot } from './testing/tiny.js';
 import type { BatchSource } from './types.js';

@@ -1,22 +1,21 @@
-import * as tf from '@tensorflow/tfjs';
-import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { Rng, UserInputError, parseWithSchema } from '@autodeeplab/core';
-import { type Genotype } from '@autodeeplab/genotype';
-import { decode, type ArchitectureSource } from '@autodeeplab/decode';
-import { writeGenotype } from '@autodeeplab/genotype';
+import { validate } from './evaluate.js';
+import { EpochReader } from './epoch-reader.js';
 import { now, type ArchEvent, type SearchEvent } from './events.js';
-import { EpochReader, modelNumClasses, nameVariables, updateOn, validate } from './loop-support.js';
 import { runLoop, type StepOutcome } from './loop.js';
-import { runConfigFields } from './run-config.js';
 import { withMetricsLog } from './metrics-log.js';
+import { modelNumClasses, nameVariables } from './named-variables.js';
 import { Adam, SGD } from './optimizers.js';
 import { startLoopWorkers, type GradientWorkerPool } from './parallel/pool.js';
 import type { ModelDescriptor } from './parallel/protocol.js';
+import { runConfigFields } from './run-config.js';
 import { cosineSchedule } from './schedules.js';
 import type { Batch, BatchSource, SearchableModel } from './types.js';
+import { updateOn } from './update.js';
 
-/** Hyper-parameters of the search; the defaults are the paper's (SPEC §3). */
+/** Hyper-parameters of the search; the defaults are the paper's (paper §5.1). */
 export const SearchConfigSchema = z
   .object({
     epochs: z.number().int().positive().default(40),
@@ -45,7 +44,14 @@ export const SearchConfigSchema = z
 export type SearchConfigInput = z.input<typeof SearchConfigSchema>;
 export type SearchConfig = z.output<typeof SearchConfigSchema>;
 
-export interface SearchOptions {
+/** Where an architecture is decoded: after epoch `epoch` (0-based), `step` updates done. */
+export interface DecodePoint {
+  epoch: number;
+  step: number;
+}
+
+/** `A`: what `decode` returns (for Auto-DeepLab a genotype); the events carry it as `genotype`. */
+export interface SearchOptions<A = unknown> {
   /** The supernet (`new Supernet(...)` of `@autodeeplab/search-space`); the caller owns and disposes it. */
   model: SearchableModel;
   data: {
@@ -56,7 +62,7 @@ export interface SearchOptions {
     /** Validation batches (mIoU per epoch). */
     val?: BatchSource;
   };
-  /** Run directory: `checkpoint/`, `metrics.jsonl`, `genotype.json`. */
+  /** Run directory: `checkpoint/`, `checkpoints/`, `metrics.jsonl` (see run-dir.ts). */
   runDir: string;
   config?: SearchConfigInput;
   /** Classes for validation; default `model.config.numClasses`. */
@@ -69,33 +75,28 @@ export interface SearchOptions {
   signal?: AbortSignal;
   /** A random stream the model also draws from (e.g. drop-path); saved in checkpoints. Default `new Rng(seed)`. */
   rng?: Rng;
-  /** Genotype of the current α/β; default `decode` of `@autodeeplab/decode` for a model with `alpha`, `beta`, `config`. */
-  decode?: (model: SearchableModel, at: { epoch: number; step: number }) => Genotype | undefined;
+  /**
+   * The architecture of the current α/β (e.g. `decode` of `@autodeeplab/decode`), a JSON-able value
+   * put into each epoch's `arch` event and the `done` event; without it the events carry α/β only.
+   * Writing it to files is the caller's (the command line writes `genotype.json` from the events).
+   */
+  decode?: (model: SearchableModel, at: DecodePoint) => A | undefined;
   /** Write every event to `<runDir>/metrics.jsonl` (default true). */
   metricsLog?: boolean;
-  /** How worker threads rebuild the model when `config.workers` > 1 (derived for a Supernet). */
+  /** How worker threads rebuild the model when `config.workers` > 1 (default: the model's own `replica()`). */
   replica?: ModelDescriptor;
 }
 
-function looksDecodable(model: unknown): model is ArchitectureSource {
-  const m = model as Partial<ArchitectureSource>;
-  return m.alpha instanceof tf.Tensor && m.beta instanceof tf.Tensor && typeof m.config === 'object' && m.config !== null;
-}
-
-function defaultDecode(model: SearchableModel, at: { epoch: number; step: number }): Genotype | undefined {
-  return looksDecodable(model) ? decode(model, { source: 'search', epoch: at.epoch, step: at.step }) : undefined;
-}
-
 /**
- * The first-order bilevel search (SPEC §3). Each step: an SGD update of the weights on a trainA
+ * The first-order bilevel search (paper §4.2). Each step: an SGD update of the weights on a trainA
  * batch; from `archStartEpoch` on, then an Adam update of α and β on a trainB batch. Per epoch:
- * validation mIoU, an α/β snapshot and its genotype, a checkpoint. Resumable exactly.
+ * validation mIoU, an α/β snapshot with its decoded architecture, a checkpoint. Resumable exactly.
  */
-export async function* search(options: SearchOptions): AsyncGenerator<SearchEvent, void, undefined> {
+export async function* search<A = unknown>(options: SearchOptions<A>): AsyncGenerator<SearchEvent<A>, void, undefined> {
   yield* withMetricsLog(searchEvents(options), options);
 }
 
-async function* searchEvents(options: SearchOptions): AsyncGenerator<SearchEvent, void, undefined> {
+async function* searchEvents<A>(options: SearchOptions<A>): AsyncGenerator<SearchEvent<A>, void, undefined> {
   const config = parseWithSchema(SearchConfigSchema, options.config ?? {}, 'search config');
   const { model, data } = options;
   const stepsPerEpoch = Math.min(data.trainA.batchesPerEpoch, data.trainB.batchesPerEpoch);
@@ -103,7 +104,9 @@ async function* searchEvents(options: SearchOptions): AsyncGenerator<SearchEvent
     throw new UserInputError(`search needs batches: trainA gives ${data.trainA.batchesPerEpoch} and trainB ${data.trainB.batchesPerEpoch} per epoch`);
   }
   const numClasses = options.numClasses ?? modelNumClasses(model);
-  if (data.val && config.validateEvery > 0 && numClasses === undefined) throw new UserInputError('search: validation needs numClasses (not found in options or model.config)');
+  if (data.val && config.validateEvery > 0 && numClasses === undefined) {
+    throw new UserInputError('search: validation needs numClasses (not found in options or model.config)');
+  }
   const totalSteps = config.epochs * stepsPerEpoch;
 
   const weightVars = nameVariables(model, model.weightParameters(), 'weight parameters');
@@ -111,7 +114,11 @@ async function* searchEvents(options: SearchOptions): AsyncGenerator<SearchEvent
   for (const path of archVars.keys()) {
     if (weightVars.has(path)) throw new Error(`parameter '${path}' is both a weight and an architecture parameter`);
   }
-  const weightOptimizer = new SGD(weightVars, { learningRate: config.weightLr, momentum: config.momentum, weightDecay: config.weightDecay }, 'optim/search/weights');
+  const weightOptimizer = new SGD(
+    weightVars,
+    { learningRate: config.weightLr, momentum: config.momentum, weightDecay: config.weightDecay },
+    'optim/search/weights',
+  );
   const archOptimizer = new Adam(
     archVars,
     { learningRate: config.archLr, beta1: config.archBeta1, beta2: config.archBeta2, epsilon: config.archEpsilon, weightDecay: config.archWeightDecay },
@@ -125,8 +132,8 @@ async function* searchEvents(options: SearchOptions): AsyncGenerator<SearchEvent
   });
   const readerA = new EpochReader(data.trainA, 'trainA');
   const readerB = new EpochReader(data.trainB, 'trainB');
-  const decodeNow = options.decode ?? defaultDecode;
-  let genotype: Genotype | undefined;
+  const decodeNow = options.decode ?? (() => undefined);
+  let genotype: A | undefined;
   let pool: GradientWorkerPool | undefined;
   const compute = (variables: ReadonlyMap<string, tf.Variable>, raw: Batch, ignoreLabel: number) => pool!.gradients(variables, raw, ignoreLabel);
 
@@ -181,28 +188,20 @@ async function* searchEvents(options: SearchOptions): AsyncGenerator<SearchEvent
           report(result.mIoU);
           yield { type: 'validation', time: now(), kind: 'search', epoch, step, ...result };
         }
-        const snapshot: ArchEvent = { type: 'arch', time: now(), epoch, step, parameters: {} };
-        for (const [path, v] of archVars) snapshot.parameters[path] = { shape: [...v.shape], values: Array.from(await v.data()) };
-        try {
-          genotype = decodeNow(model, { epoch, step });
-          if (genotype) {
-            snapshot.genotype = genotype;
-            await writeGenotype(join(options.runDir, 'genotype.json'), genotype);
-          }
-        } catch (error) {
-          snapshot.decodeError = error instanceof Error ? error.message : String(error);
-        }
+        const snapshot = await archSnapshot(archVars, () => decodeNow(model, { epoch, step }), { epoch, step });
+        // A failed decoding keeps the last architecture for the done event.
+        if (snapshot.genotype !== undefined || snapshot.decodeError === undefined) genotype = snapshot.genotype;
         yield snapshot;
       },
       async finish() {
-        if (!genotype) {
+        if (genotype === undefined) {
           try {
             genotype = decodeNow(model, { epoch: config.epochs - 1, step: totalSteps });
           } catch {
             // Already reported by the last arch event.
           }
         }
-        return genotype ? { genotype } : {};
+        return genotype !== undefined ? { genotype } : {};
       },
     });
   } finally {
@@ -211,4 +210,17 @@ async function* searchEvents(options: SearchOptions): AsyncGenerator<SearchEvent
     archOptimizer.dispose();
     await Promise.all([readerA.close(), readerB.close()]);
   }
+}
+
+/** The α/β values at an epoch's end, with the caller's decoding of them (or why it failed). */
+async function archSnapshot<A>(archVars: ReadonlyMap<string, tf.Variable>, decode: () => A | undefined, at: DecodePoint): Promise<ArchEvent<A>> {
+  const snapshot: ArchEvent<A> = { type: 'arch', time: now(), epoch: at.epoch, step: at.step, parameters: {} };
+  for (const [path, v] of archVars) snapshot.parameters[path] = { shape: [...v.shape], values: Array.from(await v.data()) };
+  try {
+    const architecture = decode();
+    if (architecture !== undefined) snapshot.genotype = architecture;
+  } catch (error) {
+    snapshot.decodeError = error instanceof Error ? error.message : String(error);
+  }
+  return snapshot;
 }

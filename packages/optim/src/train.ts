@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { Rng, UserInputError, parseWithSchema } from '@autodeeplab/core';
 import { now, type TrainEvent } from './events.js';
-import { EpochReader, modelNumClasses, nameVariables, updateOn, validate } from './loop-support.js';
+import { EpochReader } from './epoch-reader.js';
+import { validate } from './evaluate.js';
+import { modelNumClasses, nameVariables } from './named-variables.js';
+import { updateOn } from './update.js';
 import { runLoop, type StepOutcome } from './loop.js';
 import { withMetricsLog } from './metrics-log.js';
 import { SGD } from './optimizers.js';
@@ -11,7 +14,7 @@ import { polySchedule } from './schedules.js';
 import type { BatchSource, TrainableModel } from './types.js';
 import { runConfigFields } from './run-config.js';
 
-/** Hyper-parameters of training a discrete network; defaults follow DeepLabv3+ (SPEC §6). */
+/** Hyper-parameters of training a discrete network; defaults follow the paper's Cityscapes training (paper §5.2). */
 export const TrainConfigSchema = z
   .object({
     epochs: z.number().int().positive().default(100),
@@ -46,7 +49,10 @@ export interface TrainOptions {
   signal?: AbortSignal;
   rng?: Rng;
   metricsLog?: boolean;
-  /** How worker threads rebuild the network when `config.workers` > 1, e.g. `{ module: '@autodeeplab/model', export: 'buildNetwork', args: [genotype, options] }`. */
+  /**
+   * How worker threads rebuild the network when `config.workers` > 1, e.g.
+   * `{ module: '@autodeeplab/model', export: 'buildNetwork', args: [genotype, options] }` (default: the model's own `replica()`).
+   */
   replica?: ModelDescriptor;
 }
 

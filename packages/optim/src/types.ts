@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { ModelDescriptor } from './parallel/protocol.js';
 
 /**
  * One batch as plain arrays (the shape `@autodeeplab/datasets` produces): images NHWC float32,
@@ -44,6 +45,12 @@ export interface TrainableModel {
   loadStateDict(state: ReadonlyMap<string, tf.Tensor>, options?: { strict?: boolean; source?: string }): void;
   train(mode?: boolean): unknown;
   eval(): unknown;
+  /**
+   * How a worker thread rebuilds this model (`config.workers` > 1): plain, structured-cloneable
+   * data; the weights need not match, the main copy's are sent. Without it the loops need the
+   * `replica` option.
+   */
+  replica?(): ModelDescriptor;
 }
 
 /** What the search loop needs of a supernet (`Supernet` of `@autodeeplab/search-space` fits). */

@@ -7,7 +7,7 @@ import { setupBackend, type CommandContext } from '../context.js';
 import { genotypeText } from '../genotype-text.js';
 import { printJson, printLine } from '../io.js';
 import { addCommonOptions, examples, type CommonOptions } from '../options.js';
-import { DECODED_DIR, GENOTYPE_FILE } from '../run-files.js';
+import { DECODED_DIR, GENOTYPE_FILE } from '@autodeeplab/optim';
 
 interface DecodeOptions extends CommonOptions {
   out?: string;
@@ -37,7 +37,8 @@ export function registerDecode(program: Command, ctx: CommandContext): void {
     );
   addCommonOptions(command).action(async (path: string, options: DecodeOptions) => {
     await setupBackend(ctx, options);
-    const { decode, writeGenotype, writePlots } = await import('@autodeeplab/decode');
+    const { decode, writePlots } = await import('@autodeeplab/decode');
+    const { writeGenotype } = await import('@autodeeplab/genotype');
     const saved = await readSavedArchitecture(path);
     const genotype = decode(
       { alpha: saved.alpha, beta: saved.beta, config: saved.config },

@@ -8,7 +8,7 @@ import { formatDuration } from '../format.js';
 import { printJson, printLine } from '../io.js';
 import { addCommonOptions, examples, type CommonOptions } from '../options.js';
 import { percent } from '../reporter.js';
-import { GENOTYPE_FILE } from '../run-files.js';
+import { GENOTYPE_FILE } from '@autodeeplab/optim';
 import { runEval } from './eval.js';
 import { runPredict } from './predict.js';
 import { runSearch } from './search.js';

@@ -140,11 +140,14 @@ function printReport(ctx: CommandContext, report: DoctorReport): void {
   out();
   const t = report.threads;
   out(
-    `Threads: ${t.cpus} CPUs (${t.availableParallelism} available); wasm: ${t.wasmThreads ?? 1} thread${(t.wasmThreads ?? 1) === 1 ? '' : 's'}, SIMD ${t.wasmSimd === null ? 'unknown' : t.wasmSimd ? 'yes' : 'no'}; UV_THREADPOOL_SIZE ${t.uvThreadpool ?? 'default (4)'}`,
+    `Threads: ${t.cpus} CPUs (${t.availableParallelism} available); ` +
+      `wasm: ${t.wasmThreads ?? 1} thread${(t.wasmThreads ?? 1) === 1 ? '' : 's'}, SIMD ${t.wasmSimd === null ? 'unknown' : t.wasmSimd ? 'yes' : 'no'}; ` +
+      `UV_THREADPOOL_SIZE ${t.uvThreadpool ?? 'default (4)'}`,
   );
   const m = report.memory;
   out(
-    `Memory: ${formatBytes(m.free)} free of ${formatBytes(m.total)}; this process ${formatBytes(m.processRss)}; JS heap limit ${m.heapLimit === null ? '?' : formatBytes(m.heapLimit)}`,
+    `Memory: ${formatBytes(m.free)} free of ${formatBytes(m.total)}; this process ${formatBytes(m.processRss)}; ` +
+      `JS heap limit ${m.heapLimit === null ? '?' : formatBytes(m.heapLimit)}`,
   );
   const hints: string[] = [];
   if (!report.backends.find((b) => b.backend === 'tensorflow')?.available) {

@@ -80,7 +80,8 @@ export async function runEval(ctx: CommandContext, path: string, options: EvalFl
   await setupBackend(ctx, options);
   const { loadNetwork } = await import('@autodeeplab/model');
   const { evaluate } = await import('@autodeeplab/optim');
-  const { batchSource, open } = await import('../data.js');
+  const { datasetBatchSource } = await import('@autodeeplab/datasets');
+  const { open } = await import('../open-dataset.js');
   const data = open(dataset as never, (line) => note(ctx, line));
   const loaded = await loadNetwork(networkDir);
   try {
@@ -88,7 +89,7 @@ export async function runEval(ctx: CommandContext, path: string, options: EvalFl
       throw new UserInputError(`the network predicts ${loaded.config.numClasses} classes but the dataset ${data.name} has ${data.numClasses}`);
     }
     const resize = (runConfig?.data as { evalTransforms?: { resize?: unknown } } | undefined)?.evalTransforms?.resize;
-    const source = batchSource(data, {
+    const source = datasetBatchSource(data, {
       batchSize: options.batchSize,
       transforms: { normalize: { mean: loaded.preprocessing.mean as never, std: loaded.preprocessing.std as never }, ...(resize ? { resize: resize as never } : {}) },
       seed: 0,

@@ -34,11 +34,11 @@ export interface InfoReport {
     /** Weights, gradients and optimiser slots (SGD momentum) during training. */
     trainingStateBytes: number;
     /**
-     * Supernets: the estimated peak of one training step (forward + backward) of the default,
-     * checkpointed forward, on top of the weights (estimateCost's trainingPeakBytes); else null.
+     * Supernets: the estimated peak of one training step (forward + backward) of the default forward,
+     * which recomputes its nodes in the backward, on top of the weights (estimateCost's trainingPeakBytes); else null.
      */
     trainingStepPeakBytes: number | null;
-    /** Supernets: what the tape of a forward without checkpoints would hold (activationBytes); else null. */
+    /** Supernets: what the tape of a forward without recomputation would hold (activationBytes); else null. */
     activationBytes: number | null;
   };
   network?: { filterMultiplier: number; numClasses: number; path: number[]; cellOps: string[] };
@@ -78,11 +78,14 @@ export function registerInfo(program: Command, ctx: CommandContext): void {
     const out = (line = '') => printLine(ctx.io, line);
     out(`${report.kind} ${report.source} at ${report.input.height}×${report.input.width}${report.kind === 'supernet' ? `, batch ${report.input.batch}` : ''}`);
     if (report.network) out(`  F ${report.network.filterMultiplier}, ${report.network.numClasses} classes, path ${report.network.path.join(' ')}`);
-    out(`  parameters:   ${formatCount(report.parameters)} (${report.parameters})${report.archParameters !== undefined ? `, of which α and β ${report.archParameters}` : ''}`);
+    const arch = report.archParameters !== undefined ? `, of which α and β ${report.archParameters}` : '';
+    out(`  parameters:   ${formatCount(report.parameters)} (${report.parameters})${arch}`);
     out(`  Multi-Adds:   ${formatCount(report.multiAddsPerImage)} per image`);
-    out(`  memory:       weights ${formatBytes(report.memory.parameterBytes)}; training state ${formatBytes(report.memory.trainingStateBytes)} (weights, gradients, momentum)`);
+    const { parameterBytes, trainingStateBytes } = report.memory;
+    out(`  memory:       weights ${formatBytes(parameterBytes)}; training state ${formatBytes(trainingStateBytes)} (weights, gradients, momentum)`);
     if (report.memory.trainingStepPeakBytes !== null && report.memory.activationBytes !== null) {
-      out(`                one training step peaks at about ${formatBytes(report.memory.trainingStepPeakBytes)} on top of the weights (node checkpoints;`);
+      const peak = formatBytes(report.memory.trainingStepPeakBytes);
+      out(`                one training step peaks at about ${peak} on top of the weights (nodes recomputed in the backward;`);
       out(`                without them the tape alone would hold ${formatBytes(report.memory.activationBytes)})`);
     } else out('                activation memory is estimated for supernets only');
   });
@@ -95,7 +98,7 @@ export async function runInfo(ctx: CommandContext, target: string, options: Info
   let networkOptions: { filterMultiplier?: number; preset?: 'S' | 'M' | 'L'; numClasses: number; [key: string]: unknown } | undefined;
   let searchSpace: unknown;
   await setupBackend(ctx, options);
-  const { loadGenotype } = await import('@autodeeplab/decode');
+  const { loadGenotype } = await import('@autodeeplab/genotype');
   const sizeFlags = options.preset || options.filterMultiplier !== undefined;
   if (isBuiltin || (existsSync(target) && statSync(target).isFile() && extname(target) === '.json' && looksLikeGenotype(await readConfigFile(target)))) {
     genotype = await loadGenotype(target);

@@ -7,7 +7,7 @@ import { printJson, printLine } from '../io.js';
 import { addCommonOptions, collect, examples, parseInteger, type CommonOptions } from '../options.js';
 import { RunReporter, type ReportedEvent } from '../reporter.js';
 import { assertFreshRunDir, given, interruptSignal, loadRawConfig, parseSize, requireRunDir, writeResolvedConfig } from '../run-common.js';
-import { GENOTYPE_FILE, GENOTYPES_DIR, METRICS_FILE, PLOTS_DIR, epochGenotypeFile } from '../run-files.js';
+import { CHECKPOINT_DIR, GENOTYPE_FILE, GENOTYPES_DIR, METRICS_FILE, PLOTS_DIR, epochGenotypeFile } from '@autodeeplab/optim';
 
 interface SearchFlags extends CommonOptions {
   config?: string;
@@ -55,7 +55,11 @@ export function registerSearch(program: Command, ctx: CommandContext): void {
     .option('--epochs <n>', 'search epochs (overrides search.epochs)', parseInteger('--epochs', 1))
     .option('--arch-start-epoch <n>', 'first epoch that updates α and β (overrides search.archStartEpoch)', parseInteger('--arch-start-epoch'))
     .option('--batch-size <n>', 'images per step (overrides data.batchSize)', parseInteger('--batch-size', 1))
-    .option('--workers <n>', 'threads that share each batch, one backend each (overrides search.workers; 2 uses both cores of a 2-core machine)', parseInteger('--workers', 1))
+    .option(
+      '--workers <n>',
+      'threads that share each batch, one backend each (overrides search.workers; 2 uses both cores of a 2-core machine)',
+      parseInteger('--workers', 1),
+    )
     .option('--layers <n>', 'trellis layers L (overrides searchSpace.layers)', parseInteger('--layers', 1))
     .option('--filter-multiplier <n>', 'filter multiplier F (overrides searchSpace.filterMultiplier)', parseInteger('--filter-multiplier', 1))
     .option('--crop <HxW>', 'random training crop (overrides data.transforms.crop)', parseSize)
@@ -109,11 +113,12 @@ export async function runSearch(ctx: CommandContext, options: SearchFlags): Prom
   await setupBackend(ctx, options);
   // The packages are loaded only when a command needs them (fast --help, clear errors).
   const { parseSearchRunConfig } = await import('../config.js');
-  const { searchSplit } = await import('@autodeeplab/datasets');
+  const { datasetBatchSource, searchSplit } = await import('@autodeeplab/datasets');
   const { Supernet } = await import('@autodeeplab/search-space');
-  const { search, CHECKPOINT_DIR } = await import('@autodeeplab/optim');
-  const { writeGenotype, writePlots } = await import('@autodeeplab/decode');
-  const { batchSource, open } = await import('../data.js');
+  const { search } = await import('@autodeeplab/optim');
+  const { decode, writePlots } = await import('@autodeeplab/decode');
+  const { writeGenotype } = await import('@autodeeplab/genotype');
+  const { open } = await import('../open-dataset.js');
 
   const config = parseSearchRunConfig(raw, source);
   const runDir = requireRunDir(config.runDir);
@@ -123,7 +128,9 @@ export async function runSearch(ctx: CommandContext, options: SearchFlags): Prom
   const dataset = open(config.dataset, warn);
   if (!given(raw, 'searchSpace.numClasses')) config.searchSpace.numClasses = dataset.numClasses;
   else if (config.searchSpace.numClasses !== dataset.numClasses) {
-    throw new UserInputError(`${source}: searchSpace.numClasses is ${config.searchSpace.numClasses} but the dataset ${dataset.name} has ${dataset.numClasses} classes`);
+    throw new UserInputError(
+      `${source}: searchSpace.numClasses is ${config.searchSpace.numClasses} but the dataset ${dataset.name} has ${dataset.numClasses} classes`,
+    );
   }
   const val = config.val ? open(config.val, warn) : undefined;
   if (val && val.numClasses !== dataset.numClasses) {
@@ -131,7 +138,7 @@ export async function runSearch(ctx: CommandContext, options: SearchFlags): Prom
   }
   const split = searchSplit(dataset, { seed: config.seed, fraction: config.data.splitFraction });
   const train = (indices: number[], seedOffset: number) =>
-    batchSource(dataset, {
+    datasetBatchSource(dataset, {
       indices,
       batchSize: config.data.batchSize,
       transforms: config.data.transforms,
@@ -144,12 +151,15 @@ export async function runSearch(ctx: CommandContext, options: SearchFlags): Prom
     trainA: train(split.trainA, 0),
     trainB: train(split.trainB, 1),
     ...(val
-      ? { val: batchSource(val, { batchSize: config.data.batchSize, transforms: config.data.evalTransforms, seed: config.seed, shuffle: false, dropLast: false }) }
+      ? { val: datasetBatchSource(val, { batchSize: config.data.batchSize, transforms: config.data.evalTransforms, seed: config.seed, shuffle: false, dropLast: false }) }
       : {}),
   };
   for (const [name, source_] of Object.entries({ trainA: data.trainA, trainB: data.trainB })) {
     if (source_.batchesPerEpoch < 1) {
-      throw new UserInputError(`${name} has ${name === 'trainA' ? split.sizes.trainA : split.sizes.trainB} images, fewer than one batch of ${config.data.batchSize}: use a larger dataset or a smaller --batch-size`);
+      const images = name === 'trainA' ? split.sizes.trainA : split.sizes.trainB;
+      throw new UserInputError(
+        `${name} has ${images} images, fewer than one batch of ${config.data.batchSize}: use a larger dataset or a smaller --batch-size`,
+      );
     }
   }
 
@@ -173,11 +183,14 @@ export async function runSearch(ctx: CommandContext, options: SearchFlags): Prom
       resume: options.resume ? true : false,
       overwrite: options.overwrite,
       signal: interrupt.signal,
+      decode: (_model, at) => decode(supernet, { source: 'search', epoch: at.epoch, step: at.step }),
     })) {
       reporter.handle(event);
       if (event.type === 'arch' && event.genotype) {
+        // Each epoch's genotype, and the latest as the run's genotype (kept when the run stops early).
         genotype = event.genotype;
         await writeGenotype(join(runDir, GENOTYPES_DIR, epochGenotypeFile(event.epoch + 1)), event.genotype);
+        await writeGenotype(join(runDir, GENOTYPE_FILE), event.genotype);
       }
       if (event.type === 'checkpoint') checkpoint = event.path;
       if (event.type === 'done') {

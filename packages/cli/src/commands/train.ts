@@ -6,7 +6,7 @@ import { printJson, printLine } from '../io.js';
 import { addCommonOptions, collect, examples, parseInteger, parseNumber, type CommonOptions } from '../options.js';
 import { RunReporter, percent, type ReportedEvent } from '../reporter.js';
 import { assertFreshRunDir, given, interruptSignal, loadRawConfig, parseSize, requireRunDir, writeResolvedConfig } from '../run-common.js';
-import { METRICS_FILE, NETWORK_DIR } from '../run-files.js';
+import { METRICS_FILE, NETWORK_DIR } from '@autodeeplab/optim';
 
 interface TrainFlags extends CommonOptions {
   config?: string;
@@ -53,7 +53,11 @@ export function registerTrain(program: Command, ctx: CommandContext): void {
     .option('-c, --config <file>', 'run config, YAML or JSON (see the README for every field)')
     .option('-g, --genotype <paper|file>', "genotype: 'paper' or a genotype.json (overrides genotype)")
     .addOption(new Option('--preset <size>', 'network size: S (F=20), M (F=32), L (F=48) (overrides network.preset)').choices(['S', 'M', 'L']))
-    .option('-F, --filter-multiplier <n>', 'filter multiplier F instead of a preset (overrides network.filterMultiplier)', parseInteger('--filter-multiplier', 1))
+    .option(
+      '-F, --filter-multiplier <n>',
+      'filter multiplier F instead of a preset (overrides network.filterMultiplier)',
+      parseInteger('--filter-multiplier', 1),
+    )
     .option('-r, --run-dir <dir>', 'where to write the run (overrides runDir)')
     .option('--resume <run-dir>', 'continue an interrupted run from its last checkpoint')
     .option('--overwrite', 'start afresh in a run directory that holds an earlier checkpoint', false)
@@ -118,10 +122,11 @@ export async function runTrain(ctx: CommandContext, options: TrainFlags): Promis
   if (options.valSplit) raw.val = { ...(raw.dataset as Record<string, unknown>), split: options.valSplit };
   await setupBackend(ctx, options);
   const { parseTrainRunConfig } = await import('../config.js');
-  const { loadGenotype } = await import('@autodeeplab/decode');
+  const { loadGenotype } = await import('@autodeeplab/genotype');
   const { buildNetwork, saveNetwork } = await import('@autodeeplab/model');
   const { train } = await import('@autodeeplab/optim');
-  const { batchSource, open } = await import('../data.js');
+  const { datasetBatchSource } = await import('@autodeeplab/datasets');
+  const { open } = await import('../open-dataset.js');
 
   const config = parseTrainRunConfig(raw, source);
   const runDir = requireRunDir(config.runDir);
@@ -134,7 +139,7 @@ export async function runTrain(ctx: CommandContext, options: TrainFlags): Promis
     throw new UserInputError(`${source}: network.numClasses is ${config.network.numClasses} but the dataset ${dataset.name} has ${dataset.numClasses} classes`);
   }
   const val = config.val ? open(config.val, warn) : undefined;
-  const trainSource = batchSource(dataset, {
+  const trainSource = datasetBatchSource(dataset, {
     batchSize: config.data.batchSize,
     transforms: config.data.transforms,
     seed: config.seed,
@@ -146,7 +151,7 @@ export async function runTrain(ctx: CommandContext, options: TrainFlags): Promis
     throw new UserInputError(`the training data has ${dataset.size} images, fewer than one batch of ${config.data.batchSize}`);
   }
   const valSource = val
-    ? batchSource(val, { batchSize: config.data.batchSize, transforms: config.data.evalTransforms, seed: config.seed, shuffle: false, dropLast: false })
+    ? datasetBatchSource(val, { batchSize: config.data.batchSize, transforms: config.data.evalTransforms, seed: config.seed, shuffle: false, dropLast: false })
     : undefined;
 
   await assertFreshRunDir(runDir, options);

@@ -1,24 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { initBackend } from '@autodeeplab/core';
-import { Supernet } from '@autodeeplab/search-space';
+import { UserInputError, initBackend } from '@autodeeplab/core';
+import { TinySearchModel } from '../testing/tiny.js';
 import { describeModel } from './describe.js';
+import type { ModelDescriptor } from './protocol.js';
 
-const TINY = { layers: 2, blocks: 1, filterMultiplier: 2, scales: [4, 8] as (4 | 8)[], numClasses: 2 };
-
+// The Supernet's own descriptor (its config and forward options through structured cloning) is
+// tested across packages in test/e2e/replica.test.ts.
 describe('describeModel', () => {
-  it("rebuilds a Supernet with the main copy's forward options (fused, checkpoint, replay budget)", async () => {
+  it("uses the model's replica(), a given descriptor first, and refuses a model that cannot be described", async () => {
     await initBackend({ backend: 'cpu' });
-    for (const options of [{}, { fused: false, checkpoint: false, replayBudgetBytes: 12_345 }]) {
-      const net = new Supernet(TINY, { name: 'described', ...options });
-      const { export: name, args } = describeModel(net);
-      expect(name).toBe('Supernet');
-      // Through structured cloning, as it travels to a worker.
-      const [config, rebuiltOptions] = structuredClone(args) as ConstructorParameters<typeof Supernet>;
-      const replica = new Supernet(config, rebuiltOptions);
-      for (const key of ['name', 'fused', 'checkpoint', 'replayBudgetBytes'] as const) expect(replica[key], key).toEqual(net[key]);
-      expect(replica.config).toEqual(net.config);
-      replica.dispose();
-      net.dispose();
+    const own: ModelDescriptor = { module: '/abs/models.ts', export: 'tinyModel', args: ['replica', { seed: 4 }] };
+    const given: ModelDescriptor = { module: '@autodeeplab/model', export: 'buildNetwork', args: [] };
+    const described = new (class extends TinySearchModel {
+      replica(): ModelDescriptor {
+        return own;
+      }
+    })('described');
+    const plain = new TinySearchModel('plain');
+    try {
+      expect(describeModel(described)).toEqual(own);
+      expect(describeModel(described, given)).toBe(given);
+      expect(describeModel(plain, given)).toBe(given);
+      expect(() => describeModel(plain)).toThrow(UserInputError);
+      expect(() => describeModel(plain)).toThrow(/replica/);
+    } finally {
+      described.dispose();
+      plain.dispose();
     }
   });
 });

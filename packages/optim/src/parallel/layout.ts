@@ -29,7 +29,8 @@ export function variablesInLayout(model: TrainableModel, layout: StateLayout, wh
   }
   if (state.size !== layout.entries.length) problems.push(`${state.size} state entries, the main copy has ${layout.entries.length}`);
   if (problems.length > 0) {
-    throw new UserInputError(`${what}: the rebuilt model differs from the main copy: ${problems.slice(0, 6).join('; ')}${problems.length > 6 ? ` (and ${problems.length - 6} more)` : ''}`);
+    const more = problems.length > 6 ? ` (and ${problems.length - 6} more)` : '';
+    throw new UserInputError(`${what}: the rebuilt model differs from the main copy: ${problems.slice(0, 6).join('; ')}${more}`);
   }
   return out;
 }

@@ -9,7 +9,10 @@ function specifierOf(module: string): string {
   if (module.startsWith('file:')) return module;
   if (isAbsolute(module)) return pathToFileURL(module).href;
   if (module.startsWith('.')) {
-    throw new UserInputError(`model descriptor: module '${module}' is relative; give a package name or an absolute path (a worker has no importing file to resolve it from)`);
+    throw new UserInputError(
+      `model descriptor: module '${module}' is relative; ` +
+        'give a package name or an absolute path (a worker has no importing file to resolve it from)',
+    );
   }
   return module;
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError, currentBackend, readValues, tensorFromCopy } from '@autodeeplab/core';
-import { batchToTensors, computeLossAndGradients, disposeBatch, disposeGradients, type GradientResult, type LossAndGradients } from '../loop-support.js';
+import { batchToTensors, disposeBatch } from '../batch-tensors.js';
+import { computeLossAndGradients, disposeGradients, type GradientResult, type LossAndGradients } from '../gradients.js';
 import type { Batch, TrainableModel } from '../types.js';
 import { describeModel } from './describe.js';
 import { stateLayout } from './layout.js';
@@ -199,11 +200,11 @@ export class GradientWorkerPool {
     const total = weights.reduce((a, b) => a + b, 0);
     const loss = total > 0 ? weights[0]! * main.loss + results.reduce((sum, r, k) => sum + weights[k + 1]! * r.loss, 0) : 0;
     // One fused pass per variable in plain JavaScript: the weighted sum of the parts and its squared
-    // norm. (Measured on the paper's supernet, 9,189 variables, 47.7 M values, wasm: tensor ops cost
-    // a launch per op and per variable, and one flat vector costs more still — a 9,189-way concat
-    // ~1 s, a scalar multiply of 47.7 M values ~1.5 s on tfjs-wasm's broadcast path.)
+    // norm. Tensor ops would cost a launch per op and per variable, and one flat vector of all
+    // variables costs more still (a concat of thousands of variables, then scalar products on
+    // tfjs-wasm's slow broadcast path).
     // Values are read in place and summed into one reused buffer, which the new tensor copies: no
-    // fresh 190 MB per step (see @autodeeplab/core `readValues`).
+    // fresh model-sized allocation per step (see @autodeeplab/core `readValues`).
     const gradients = new Map<string, tf.Tensor>();
     const scratch = new Float32Array(Math.max(0, ...grads.map((i) => this.layout.entries[i]!.size)));
     let squares = 0;

@@ -59,7 +59,9 @@ function startWorker(init: WorkerInit): Worker {
   const options = { workerData: init, stdout: false, stderr: false };
   if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL, options);
   const tsconfig = fileURLToPath(new URL('../../tsconfig.json', WORKER_URL));
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register({ tsconfig: ${JSON.stringify(tsconfig)} }); return import(${JSON.stringify(WORKER_URL.href)}); });`;
+  const bootstrap =
+    `import('tsx/esm/api').then((tsx) => { tsx.register({ tsconfig: ${JSON.stringify(tsconfig)} }); ` +
+    `return import(${JSON.stringify(WORKER_URL.href)}); });`;
   return new Worker(bootstrap, { ...options, eval: true });
 }
 

@@ -11,7 +11,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { initBackend, readValues, tensorFromCopy, type BackendName } from '@autodeeplab/core';
-import { batchToTensors, computeLossAndGradients, disposeBatch, disposeGradients, type LossAndGradients } from '../loop-support.js';
+import { batchToTensors, disposeBatch } from '../batch-tensors.js';
+import { computeLossAndGradients, disposeGradients, type LossAndGradients } from '../gradients.js';
 import type { TrainableModel } from '../types.js';
 import { variablesInLayout } from './layout.js';
 import { buildFromDescriptor } from './model-loader.js';

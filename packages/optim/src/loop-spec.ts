@@ -1,0 +1,54 @@
+import type { Rng } from '@autodeeplab/core';
+import type { DoneEvent, RunEvent, RunKind } from './events.js';
+import type { Optimizer } from './optimizers.js';
+import type { TrainableModel } from './types.js';
+
+/** What one step reports back to the loop. */
+export interface StepOutcome {
+  loss: number;
+  archLoss?: number;
+  learningRate: { weights: number; arch?: number };
+  gradNorm: { weights: number; arch?: number };
+  images: number;
+}
+
+/** Where a run is: the batch the next step reads (`epoch`, `index` in that epoch) and the updates done. */
+export interface LoopCursor {
+  epoch: number;
+  index: number;
+  step: number;
+}
+
+/** The parts that differ between the search and the training loop (`A`: the architecture a search decodes). */
+export interface LoopSpec<A = unknown> {
+  kind: RunKind;
+  model: TrainableModel;
+  runDir: string;
+  /** true: continue from `<runDir>/checkpoint`; a string: from that checkpoint (or run) directory. */
+  resume: boolean | string;
+  /** Start afresh even when `<runDir>` already holds a checkpoint (it is replaced at the first save). */
+  overwrite: boolean;
+  signal: AbortSignal | undefined;
+  /** Parsed configuration, stored in checkpoints and compared on resume. */
+  config: Record<string, unknown>;
+  /** Config keys that may change between the interrupted and the resumed run. */
+  mutableKeys: readonly string[];
+  epochs: number;
+  stepsPerEpoch: number;
+  totalSteps: number;
+  optimizers: Readonly<Record<string, Optimizer>>;
+  rng: Rng;
+  checkpointEvery: number;
+  keepLast: number;
+  /** Runs once after the start event, before the first step (e.g. starting gradient workers); failures end the run with an error event. */
+  prepare?(): Promise<void>;
+  /** Prepares the batch readers of an epoch, starting at batch `start`. */
+  openEpoch(epoch: number, start: number): void;
+  closeEpoch(): Promise<void>;
+  /** One update (or a weight and an architecture update) at global step `step` (updates done so far). */
+  step(position: { epoch: number; index: number; step: number }): Promise<StepOutcome>;
+  /** Events at the end of an epoch (validation, α/β snapshots); may report a validation mIoU. */
+  endOfEpoch(epoch: number, step: number, report: (mIoU: number) => void): AsyncIterable<RunEvent<A>>;
+  /** Extra fields for the done event. */
+  finish(): Promise<Partial<DoneEvent<A>>>;
+}
