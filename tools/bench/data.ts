@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { batches, openDataset, type Dataset, type TransformConfig } from '../../packages/datasets/src/index.ts';
+import { batches, openDataset, type Dataset, type TransformConfig } from '@autodeeplab/datasets';
 import { formatTable, intArg, median, parseArgs, writeResults } from './common.ts';
 
 const args = parseArgs(process.argv.slice(2));

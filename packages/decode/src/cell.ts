@@ -61,7 +61,7 @@ export function scoreCellEdges(alpha: MatrixLike, options: DecodeCellOptions): S
 }
 
 /**
- * Decodes the discrete cell from α (SPEC §4): for each block, the two strongest incoming edges, each
+ * Decodes the discrete cell from α (paper §4.3): for each block, the two strongest incoming edges, each
  * with its argmax op, `none` never chosen. α holds the logits (the supernet's variable), rows in
  * `cellEdges(blocks)` order, columns in `ops` order.
  *

@@ -46,7 +46,7 @@ export function normalizeBeta(beta: VectorLike, shape: TrellisShape): number[] {
 const TIE = 1e-12;
 
 /**
- * The path of maximal probability through the trellis (SPEC §4): β logits are normalised by the
+ * The path of maximal probability through the trellis (paper §4.3): β logits are normalised by the
  * outgoing softmax and read as transition probabilities; the path starts at the stem (layer 0, s = 4),
  * takes one scale per cell layer 1..L, and ends wherever it scores best. States no path reaches are
  * masked (−∞). Runs in log space; on a tie (within 1e-12 in log probability) the smaller scale wins,

@@ -2,7 +2,7 @@ import { GENOTYPE_FORMAT, GENOTYPE_VERSION, GenotypeSchema, type Genotype } from
 import { UserInputError } from '@autodeeplab/core';
 
 /**
- * The architecture Auto-DeepLab found on Cityscapes (paper Fig. 3, SPEC §5): path
+ * The architecture Auto-DeepLab found on Cityscapes (paper Fig. 3, §5.2): path
  * 4,4,4,8,16,8,16,16,32,32,16,8 and the cell below.
  */
 const PAPER: Genotype = {

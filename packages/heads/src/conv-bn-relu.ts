@@ -66,7 +66,7 @@ export class ImagePooling extends Module implements Layer {
     const pooled = tf.mean(x, [1, 2], true) as tf.Tensor4D;
     const y = this.unit.apply(pooled);
     // A 1×1 map resized to any size is a broadcast. Adding zeros broadcasts with a gradient that is one
-    // sum; tf.tile's gradient is h·w slices, each copying all of dy on wasm (seconds at 321×321).
+    // sum; tf.tile's gradient is h·w slices, each copying all of dy on wasm.
     return tf.add(y, tf.zeros([1, h, w, 1])) as tf.Tensor4D;
   }
 }

@@ -33,7 +33,7 @@ export function resolveSearchASPPSpec(spec: Omit<SearchASPPSpec, 'rng'>): Resolv
 }
 
 /**
- * The search-time ASPP of Auto-DeepLab (paper §4.1, SPEC §2): on a node at scale s, three branches
+ * The search-time ASPP of Auto-DeepLab (paper §4.1, §5.1): on a node at scale s, three branches
  * (1×1 conv, 3×3 atrous conv of rate 96/s, image pooling), each conv-BN-ReLU with `B·F·s/4` filters,
  * concatenated and mapped to class logits by a 1×1 conv with bias. Logits keep the input's size; the
  * supernet upsamples and sums the heads.

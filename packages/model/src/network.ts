@@ -26,7 +26,7 @@ export interface NetworkFeatures {
 }
 
 /**
- * The discrete Auto-DeepLab network (SPEC §6): stem, one cell per layer of the genotype's path,
+ * The discrete Auto-DeepLab network (paper §5.2, Table 2): stem, one cell per layer of the genotype's path,
  * ReLU + ASPP at output stride 8, DeepLabv3+ decoder on the stride-4 feature, logits upsampled to
  * the input size.
  */
