@@ -61,7 +61,11 @@ describe('package layering', () => {
     const above = all.filter((dep) => LAYER_ORDER.indexOf(dep as (typeof LAYER_ORDER)[number]) >= rank);
     expect(above, `${pkg}/package.json names packages at or above its layer`).toEqual([]);
     const only = ONLY[pkg];
-    if (only) expect(all.filter((dep) => !only.includes(dep)), `${pkg}/package.json may name only ${JSON.stringify(only)}`).toEqual([]);
+    if (only)
+      expect(
+        all.filter((dep) => !only.includes(dep)),
+        `${pkg}/package.json may name only ${JSON.stringify(only)}`,
+      ).toEqual([]);
   });
 
   it.each(packages)('%s imports siblings only by name, and only those its package.json declares', (pkg) => {

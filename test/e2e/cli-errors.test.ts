@@ -42,7 +42,20 @@ describe('the autodeeplab command: user errors exit 2 with one clear message', (
   it('an invalid genotype file names the field', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'adl-e2e-'));
     const file = join(dir, 'genotype.json');
-    await writeFile(file, JSON.stringify({ format: 'autodeeplab-genotype', version: 1, cell: [[{ op: 'sep_conv_3x3', input: 'prev' }, { op: 'skip_connect', input: 'block3' }]], path: [4, 32] }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        format: 'autodeeplab-genotype',
+        version: 1,
+        cell: [
+          [
+            { op: 'sep_conv_3x3', input: 'prev' },
+            { op: 'skip_connect', input: 'block3' },
+          ],
+        ],
+        path: [4, 32],
+      }),
+    );
     const r = await cli(['info', file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(file);

@@ -17,8 +17,7 @@ export function registerConv1x1(): void {
   if (hasOp('conv_1x1')) return;
   registerOp(
     'conv_1x1',
-    ({ name, channels, stride, affine, rng }) =>
-      new ReLUConvBN(name, { inChannels: channels, outChannels: channels, kernelSize: 1, stride, affine, rng }),
+    ({ name, channels, stride, affine, rng }) => new ReLUConvBN(name, { inChannels: channels, outChannels: channels, kernelSize: 1, stride, affine, rng }),
     { kind: 'conv', description: 'ReLU → 1×1 conv → BN' },
   );
 }

@@ -27,10 +27,21 @@ describe('autodeeplab search → decode → train → eval → predict', () => {
     expect(s.code, s.stderr).toBe(0);
     const summary = JSON.parse(s.stdout);
     expect(summary.steps).toBe(4); // 2 epochs × (4 trainA images / batch 2)
-    for (const f of ['config.yaml', 'genotype.json', 'metrics.jsonl', 'checkpoint/model.json', 'genotypes/epoch-001.json', 'genotypes/epoch-002.json', 'plots/trellis.png']) {
+    for (const f of [
+      'config.yaml',
+      'genotype.json',
+      'metrics.jsonl',
+      'checkpoint/model.json',
+      'genotypes/epoch-001.json',
+      'genotypes/epoch-002.json',
+      'plots/trellis.png',
+    ]) {
       expect(existsSync(join(searchRun, f)), f).toBe(true);
     }
-    const metrics = (await readFile(join(searchRun, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const metrics = (await readFile(join(searchRun, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(metrics.filter((m) => m.type === 'step')).toHaveLength(4);
     // Progress went to stderr as plain lines (not a TTY).
     expect(s.stderr).toMatch(/search step \d+\/4/);
@@ -50,10 +61,36 @@ describe('autodeeplab search → decode → train → eval → predict', () => {
 
     const trainRun = join(dir, 'train');
     const t = await cli([
-      'train', '--genotype', decoded.files.genotype, '-F', '2',
-      '--set', 'network.stemFilters=[8,8,8]', '--set', 'network.asppFilters=8', '--set', 'network.lowLevelFilters=4', '--set', 'network.decoderFilters=8',
-      '--dataset', 'synthetic', '--set', 'dataset.size=4', '--set', 'dataset.height=33', '--set', 'dataset.width=33', '--set', 'dataset.numClasses=3',
-      '--epochs', '1', '--batch-size', '2', '--run-dir', trainRun, '--json',
+      'train',
+      '--genotype',
+      decoded.files.genotype,
+      '-F',
+      '2',
+      '--set',
+      'network.stemFilters=[8,8,8]',
+      '--set',
+      'network.asppFilters=8',
+      '--set',
+      'network.lowLevelFilters=4',
+      '--set',
+      'network.decoderFilters=8',
+      '--dataset',
+      'synthetic',
+      '--set',
+      'dataset.size=4',
+      '--set',
+      'dataset.height=33',
+      '--set',
+      'dataset.width=33',
+      '--set',
+      'dataset.numClasses=3',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '2',
+      '--run-dir',
+      trainRun,
+      '--json',
     ]);
     expect(t.code, t.stderr).toBe(0);
     expect(JSON.parse(t.stdout).steps).toBe(2);

@@ -38,7 +38,14 @@ describe('pipeline on synthetic data (wasm)', () => {
     const val = openDataset({ kind: 'synthetic', size: 4, height: 17, width: 17, numClasses: NUM_CLASSES, seed: 2 });
     const split = searchSplit(data, { seed: 0 });
     const supernet = new Supernet(
-      { layers: 2, blocks: 2, filterMultiplier: 2, scales: [4, 8], numClasses: NUM_CLASSES, ops: ['none', 'skip_connect', 'max_pool_3x3', 'sep_conv_3x3', 'dil_conv_3x3'] },
+      {
+        layers: 2,
+        blocks: 2,
+        filterMultiplier: 2,
+        scales: [4, 8],
+        numClasses: NUM_CLASSES,
+        ops: ['none', 'skip_connect', 'max_pool_3x3', 'sep_conv_3x3', 'dil_conv_3x3'],
+      },
       { name: 'pipeline-supernet', seed: 3 },
     );
     const events: RunEvent<Genotype>[] = [];

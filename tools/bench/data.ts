@@ -32,7 +32,7 @@ function syntheticFrame(seed: number): { image: Buffer; label: Buffer } {
   const image = Buffer.alloc(H * W * 3);
   const label = Buffer.alloc(H * W);
   let s = seed * 2654435761;
-  const rand = () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296);
+  const rand = () => (s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296;
   const ids = [7, 8, 11, 21, 23, 26, 24, 0, 17];
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
@@ -59,8 +59,13 @@ async function writeTree(root: string): Promise<number[]> {
     const { mkdirSync } = await import('node:fs');
     mkdirSync(join(root, 'leftImg8bit/train/benchcity'), { recursive: true });
     mkdirSync(join(root, 'gtFine/train/benchcity'), { recursive: true });
-    await sharp(image, { raw: { width: W, height: H, channels: 3 } }).png().toFile(img);
-    await sharp(label, { raw: { width: W, height: H, channels: 1 } }).toColourspace('b-w').png().toFile(lab);
+    await sharp(image, { raw: { width: W, height: H, channels: 3 } })
+      .png()
+      .toFile(img);
+    await sharp(label, { raw: { width: W, height: H, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toFile(lab);
     sizes.push(statSync(img).size);
   }
   return sizes;
@@ -158,8 +163,20 @@ async function main(): Promise<void> {
         `UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}, sharp concurrency ${sharp.concurrency()}\n\n${table}\n\n`,
     );
     writeResults('data', {
-      config: { images: NUM_IMAGES, size: [H, W], crop: [321, 321], batchSize: BATCH, prefetch: PREFETCH, stepMs: STEP_MS, threadpool: process.env.UV_THREADPOOL_SIZE ?? 4 },
-      decode: { sequentialMsPerSample: median(single), concurrent4MsPerSample: concurrentMs, meanPngBytes: fileSizes.reduce((a, b) => a + b, 0) / fileSizes.length },
+      config: {
+        images: NUM_IMAGES,
+        size: [H, W],
+        crop: [321, 321],
+        batchSize: BATCH,
+        prefetch: PREFETCH,
+        stepMs: STEP_MS,
+        threadpool: process.env.UV_THREADPOOL_SIZE ?? 4,
+      },
+      decode: {
+        sequentialMsPerSample: median(single),
+        concurrent4MsPerSample: concurrentMs,
+        meanPngBytes: fileSizes.reduce((a, b) => a + b, 0) / fileSizes.length,
+      },
       pipeline: results,
     });
   } finally {

@@ -84,9 +84,7 @@ async function benchCase(backend: string, c: ConvCase, shape: [number, number, n
   const kernelName = c.depthwise ? 'DepthwiseConv2dNative' : 'Conv2D';
   const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [c.dilation, c.dilation], dimRoundingMode: undefined };
   const forward = () => {
-    const y = c.depthwise
-      ? tf.depthwiseConv2d(x, filter, 1, 'same', 'NHWC', c.dilation)
-      : tf.conv2d(x, filter, 1, 'same', 'NHWC', c.dilation);
+    const y = c.depthwise ? tf.depthwiseConv2d(x, filter, 1, 'same', 'NHWC', c.dilation) : tf.conv2d(x, filter, 1, 'same', 'NHWC', c.dilation);
     settle(y);
     y.dispose();
   };
@@ -178,7 +176,6 @@ const WIDE_CASES: Array<{ c: FilterGradCase; shape: [number, number, number, num
   { c: { name: 'conv 1x1', kernel: 1, depthwise: false, dilation: 1 }, shape: [2, 33, 33, 40] },
 ];
 
-
 async function filterGradSuite(opts: { repeats: number; warmup: number }): Promise<void> {
   await initBackend({ backend: 'wasm' });
   const backend = tf.backend();
@@ -245,14 +242,27 @@ async function filterGradSuite(opts: { repeats: number; warmup: number }): Promi
     }
   }
   const table = formatTable(
-    ['op', 'shape (NHWC)', 'MMACs', 'fwd min/med', 'dx kernel min/med', 'dx xnnpack min/med', 'dW kernel min/med', 'dW simd min/med', 'dW xnnpack min/med', '(dx+dW)/fwd min'],
+    [
+      'op',
+      'shape (NHWC)',
+      'MMACs',
+      'fwd min/med',
+      'dx kernel min/med',
+      'dx xnnpack min/med',
+      'dW kernel min/med',
+      'dW simd min/med',
+      'dW xnnpack min/med',
+      '(dx+dW)/fwd min',
+    ],
     rows.map((r) => [
       r.op,
       `[${r.shape.join(',')}]`,
       (r.macs / 1e6).toFixed(2),
       `${r.forwardMinMs.toFixed(2)} / ${r.forwardMedianMs.toFixed(2)}`,
       `${r.inputGradMinMs.toFixed(2)} / ${r.inputGradMedianMs.toFixed(2)}`,
-      r.inputGradXnnpackMinMs == null || r.inputGradXnnpackMedianMs == null ? '-' : `${r.inputGradXnnpackMinMs.toFixed(2)} / ${r.inputGradXnnpackMedianMs.toFixed(2)}`,
+      r.inputGradXnnpackMinMs == null || r.inputGradXnnpackMedianMs == null
+        ? '-'
+        : `${r.inputGradXnnpackMinMs.toFixed(2)} / ${r.inputGradXnnpackMedianMs.toFixed(2)}`,
       `${r.kernelMinMs.toFixed(2)} / ${r.kernelMedianMs.toFixed(2)}`,
       r.simdMinMs == null || r.simdMedianMs == null ? '-' : `${r.simdMinMs.toFixed(2)} / ${r.simdMedianMs.toFixed(2)}`,
       `${r.xnnpackMinMs.toFixed(2)} / ${r.xnnpackMedianMs.toFixed(2)}`,

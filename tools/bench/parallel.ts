@@ -21,7 +21,6 @@ import {
   computeGradients,
   disposeBatch,
   disposeGradients,
- 
   type Batch,
   type GradientResult,
   type ParallelStepStats,

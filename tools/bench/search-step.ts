@@ -203,7 +203,9 @@ async function measure(
     for (const workers of opts.workers) {
       const timed = await timeIterations(net, workers, { train, valid, weights, arch, forwardBackward, probe, repeats: opts.repeats, backend: opts.backend });
       iterations.push(timed);
-      process.stderr.write(`  ${size}×${size}, workers ${workers}: ${timed.iterationS.toFixed(2)} s / iteration, ${timed.minorFaults} minor page faults / iteration\n`);
+      process.stderr.write(
+        `  ${size}×${size}, workers ${workers}: ${timed.iterationS.toFixed(2)} s / iteration, ${timed.minorFaults} minor page faults / iteration\n`,
+      );
     }
   }
   const iterationS = iterations.find((r) => r.workers === 1)?.iterationS;
@@ -324,22 +326,26 @@ async function timeIterations(net: Supernet, workers: number, c: IterationContex
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const sizes = String(args.sizes ?? '65,129').split(',').map((s) => {
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < 16) throw new Error(`--sizes: expected integers ≥ 16 separated by commas, found '${s}'`);
-    return n;
-  });
+  const sizes = String(args.sizes ?? '65,129')
+    .split(',')
+    .map((s) => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < 16) throw new Error(`--sizes: expected integers ≥ 16 separated by commas, found '${s}'`);
+      return n;
+    });
   const repeats = intArg(args, 'repeats', 1);
   const warmup = intArg(args, 'warmup', 1);
   const layers = intArg(args, 'layers', PAPER.layers);
   const plainLayers = intArg(args, 'plain-layers', 4);
   const plainSize = intArg(args, 'plain-size', 65);
   const backend = String(args.backend ?? 'wasm') as BackendName;
-  const workerCounts = String(args.workers ?? '1').split(',').map((s) => {
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--workers: expected positive integers separated by commas (e.g. 1,2), found '${s}'`);
-    return n;
-  });
+  const workerCounts = String(args.workers ?? '1')
+    .split(',')
+    .map((s) => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--workers: expected positive integers separated by commas (e.g. 1,2), found '${s}'`);
+      return n;
+    });
   await initBackend({ backend });
   const probe = new KernelProbe();
   probe.install();
@@ -382,8 +388,12 @@ async function main(): Promise<void> {
     ) +
       '\n\n' +
       formatTable(
-        ['size', 'workers', 'iter s', 'cpu s', 'speed-up', 'pool start s']
-          .concat(['w: sync / main / wait / combine s', 'a: sync / main / wait / combine s', 'peak RSS GB', 'load']),
+        ['size', 'workers', 'iter s', 'cpu s', 'speed-up', 'pool start s'].concat([
+          'w: sync / main / wait / combine s',
+          'a: sync / main / wait / combine s',
+          'peak RSS GB',
+          'load',
+        ]),
         rows.flatMap((r) =>
           (r.iterations ?? []).map((it) => {
             const single = r.iterations!.find((x) => x.workers === 1);

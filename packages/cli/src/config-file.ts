@@ -10,10 +10,9 @@ export async function readConfigFile(path: string): Promise<unknown> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as { code?: string }).code;
-    throw new UserInputError(
-      code === 'ENOENT' ? `config file '${path}' does not exist` : `cannot read config file '${path}': ${(error as Error).message}`,
-      { cause: error },
-    );
+    throw new UserInputError(code === 'ENOENT' ? `config file '${path}' does not exist` : `cannot read config file '${path}': ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const ext = extname(path).toLowerCase();
   try {
@@ -63,11 +62,7 @@ export function parseAssignment(text: string): { path: string; value: unknown } 
 }
 
 /** Applies flag overrides (`undefined` values are skipped) and `--set` assignments, in that order. */
-export function applyOverrides(
-  base: unknown,
-  flags: Record<string, unknown>,
-  assignments: readonly string[] = [],
-): Record<string, unknown> {
+export function applyOverrides(base: unknown, flags: Record<string, unknown>, assignments: readonly string[] = []): Record<string, unknown> {
   if (base !== undefined && base !== null && !isPlainObject(base)) {
     throw new UserInputError(`the config must be a mapping of fields, found ${Array.isArray(base) ? 'a list' : typeof base}`);
   }

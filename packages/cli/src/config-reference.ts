@@ -51,4 +51,3 @@ function walk(node: JsonNode, prefix: string): ConfigField[] {
   }
   return out;
 }
-

@@ -22,10 +22,7 @@ interface ZodLikeError {
 
 function isZodError(error: unknown): error is ZodLikeError {
   return (
-    typeof error === 'object' &&
-    error !== null &&
-    (error as { name?: unknown }).name === 'ZodError' &&
-    Array.isArray((error as { issues?: unknown }).issues)
+    typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'ZodError' && Array.isArray((error as { issues?: unknown }).issues)
   );
 }
 

@@ -38,7 +38,10 @@ export function formatValue(value: number | string): string {
   if (Number.isInteger(value)) return String(value);
   const abs = Math.abs(value);
   if (abs !== 0 && (abs < 1e-3 || abs >= 1e6)) return value.toExponential(2);
-  return value.toPrecision(4).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+  return value
+    .toPrecision(4)
+    .replace(/(\.\d*?)0+$/, '$1')
+    .replace(/\.$/, '');
 }
 
 /** Fixed-width text table: the first row is the header; numbers align right. */
@@ -48,7 +51,10 @@ export function formatTable(rows: (string | number)[][]): string {
   const numeric = rows[0]!.map((_, c) => rows.slice(1).every((row) => typeof row[c] === 'number'));
   const widths = rows[0]!.map((_, c) => Math.max(...cells.map((row) => (row[c] ?? '').length)));
   const line = (row: string[]) =>
-    row.map((cell, c) => (numeric[c] ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
+    row
+      .map((cell, c) => (numeric[c] ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd();
   const [header, ...body] = cells;
   return [line(header!), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n') + '\n';
 }

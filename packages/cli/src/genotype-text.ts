@@ -12,6 +12,11 @@ export function genotypeText(genotype: Genotype): string {
     ['block', 'branch 1', 'branch 2'],
     ...genotype.cell.map((block, b) => [`B${b + 1}`, `${block[0].op} (${block[0].input})`, `${block[1].op} (${block[1].input})`]),
   ]);
-  lines.push(...table.trimEnd().split('\n').map((l) => `  ${l}`));
+  lines.push(
+    ...table
+      .trimEnd()
+      .split('\n')
+      .map((l) => `  ${l}`),
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -30,8 +30,12 @@ export function parseNumber(name: string, { positive = false } = {}): (value: st
 export function addCommonOptions(command: Command, { json = true } = {}): Command {
   command
     .addOption(
-      new Option('--backend <name>', 'TensorFlow.js backend (default: AUTODEEPLAB_BACKEND, else the fastest available)')
-        .choices(['auto', 'tensorflow', 'wasm', 'cpu']),
+      new Option('--backend <name>', 'TensorFlow.js backend (default: AUTODEEPLAB_BACKEND, else the fastest available)').choices([
+        'auto',
+        'tensorflow',
+        'wasm',
+        'cpu',
+      ]),
     )
     .option('--seed <n>', 'random seed (initialisation, data order, splits)', parseInteger('--seed'))
     .option('-v, --verbose', 'more detail; stack traces on errors', false);

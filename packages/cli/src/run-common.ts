@@ -16,10 +16,7 @@ export interface ConfigSourceOptions {
  * The raw config of a run: `<run-dir>/config.yaml` when resuming, else the `--config` file, else
  * empty; then the flags, then `--set`. Returns the data and a name for error messages.
  */
-export async function loadRawConfig(
-  options: ConfigSourceOptions,
-  flags: Record<string, unknown>,
-): Promise<{ raw: Record<string, unknown>; source: string }> {
+export async function loadRawConfig(options: ConfigSourceOptions, flags: Record<string, unknown>): Promise<{ raw: Record<string, unknown>; source: string }> {
   let base: unknown = {};
   let source = 'command-line options';
   if (options.resume) {

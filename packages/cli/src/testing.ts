@@ -2,10 +2,7 @@ import { BufferStream, type CliIo } from './io.js';
 import { runCli } from './main.js';
 
 /** Runs the CLI in-process with captured output (for tests). */
-export async function runCaptured(
-  argv: string[],
-  env: Record<string, string | undefined> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runCaptured(argv: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new BufferStream(false);
   const stderr = new BufferStream(false);
   const io: CliIo = { stdout, stderr, env: { ...env }, cwd: process.cwd() };

@@ -99,9 +99,7 @@ export function currentBackend(): BackendInfo | undefined {
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
   const env = options.env ?? process.env;
-  const requested =
-    options.backend ??
-    (env.AUTODEEPLAB_BACKEND ? parseBackendName(env.AUTODEEPLAB_BACKEND, 'AUTODEEPLAB_BACKEND') : 'auto');
+  const requested = options.backend ?? (env.AUTODEEPLAB_BACKEND ? parseBackendName(env.AUTODEEPLAB_BACKEND, 'AUTODEEPLAB_BACKEND') : 'auto');
   const candidates = requested === 'auto' ? CANDIDATES : CANDIDATES.filter((c) => c.name === requested);
   // Libraries never print: tfjs's console notices (e.g. "looks like you are running TensorFlow.js in
   // Node.js") are silenced by its PROD flag, which changes nothing else in 4.22.
@@ -123,8 +121,6 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   const tried = skipped.map((s) => `${s.candidate}: ${s.reason}`).join('; ');
   throw new UserInputError(
     `backend '${requested}' is not available (${tried}). ` +
-      (requested === 'tensorflow'
-        ? 'Install @tensorflow/tfjs-node-gpu (NVIDIA GPU) or @tensorflow/tfjs-node, or use --backend wasm.'
-        : ''),
+      (requested === 'tensorflow' ? 'Install @tensorflow/tfjs-node-gpu (NVIDIA GPU) or @tensorflow/tfjs-node, or use --backend wasm.' : ''),
   );
 }

@@ -21,14 +21,20 @@ describe('checkpoints', () => {
   it('round-trips tensors of every dtype and the metadata', async () => {
     const dir = await tempDir();
     const tensors = {
-      'cell/alpha': tf.tensor2d([[0.5, -1.25], [3, 4]]),
+      'cell/alpha': tf.tensor2d([
+        [0.5, -1.25],
+        [3, 4],
+      ]),
       step: tf.scalar(7, 'int32'),
       mask: tf.tensor1d([true, false, true], 'bool'),
     };
     await saveCheckpoint(dir, tensors, { epoch: 3, note: 'hello' });
     const loaded = await loadCheckpoint<{ epoch: number; note: string }>(dir);
     expect(loaded.metadata).toEqual({ epoch: 3, note: 'hello' });
-    expect(loaded.tensors.get('cell/alpha')!.arraySync()).toEqual([[0.5, -1.25], [3, 4]]);
+    expect(loaded.tensors.get('cell/alpha')!.arraySync()).toEqual([
+      [0.5, -1.25],
+      [3, 4],
+    ]);
     expect(loaded.tensors.get('step')!.dtype).toBe('int32');
     expect(loaded.tensors.get('step')!.arraySync()).toBe(7);
     expect(loaded.tensors.get('mask')!.dtype).toBe('bool');
@@ -97,7 +103,10 @@ describe('checkpoints', () => {
       let saved = 0;
       await new Promise<void>((resolve) => {
         child.stdout.on('data', (chunk: Buffer) => {
-          saved += chunk.toString().split('\n').filter((l) => l.startsWith('saved')).length;
+          saved += chunk
+            .toString()
+            .split('\n')
+            .filter((l) => l.startsWith('saved')).length;
           if (saved >= 2) {
             // Kill at a moment that falls inside a later save with high probability.
             setTimeout(() => child.kill('SIGKILL'), 5 + 20 * round);

@@ -56,10 +56,7 @@ export async function saveCheckpoint(dir: string, tensors: TensorMap, metadata: 
     }
     specs.push({ name, shape: [...tensor.shape], dtype: tensor.dtype });
     const values = await tensor.data();
-    const bytes =
-      tensor.dtype === 'bool'
-        ? Uint8Array.from(values as Uint8Array)
-        : new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    const bytes = tensor.dtype === 'bool' ? Uint8Array.from(values as Uint8Array) : new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     chunks.push(bytes);
   }
   const weights = Buffer.concat(chunks);
@@ -119,10 +116,7 @@ export async function loadCheckpoint<M = unknown>(dir: string): Promise<Checkpoi
   if (createHash('sha256').update(weights).digest('hex') !== manifest.weightsSha256) {
     throw new FileFormatError(weightsPath, 'checksum mismatch (the file is corrupt)');
   }
-  const expectedBytes = group.weights.reduce(
-    (sum, spec) => sum + spec.shape.reduce((a, b) => a * b, 1) * (spec.dtype === 'bool' ? 1 : 4),
-    0,
-  );
+  const expectedBytes = group.weights.reduce((sum, spec) => sum + spec.shape.reduce((a, b) => a * b, 1) * (spec.dtype === 'bool' ? 1 : 4), 0);
   if (expectedBytes !== weights.byteLength) {
     throw new FileFormatError(join(dir, MANIFEST), `tensor specs describe ${expectedBytes} bytes but the weights file has ${weights.byteLength}`);
   }

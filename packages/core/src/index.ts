@@ -8,7 +8,17 @@ export * from './memory.js';
 export * from './values.js';
 export * from './checkpoint.js';
 export * from './validate.js';
-export { registerMissingKernels, missingKernelsRegistered, FUSED_KERNEL_NAMES, columnDot, edgeWeightedSum, hasFusedKernels, reluGrad, sgdStep, type SgdStepOptions } from '@autodeeplab/kernels';
+export {
+  registerMissingKernels,
+  missingKernelsRegistered,
+  FUSED_KERNEL_NAMES,
+  columnDot,
+  edgeWeightedSum,
+  hasFusedKernels,
+  reluGrad,
+  sgdStep,
+  type SgdStepOptions,
+} from '@autodeeplab/kernels';
 export { recomputeInBackward } from './autograd/recompute.js';
 export { measureTape, type TapeMemory } from './autograd/tape-memory.js';
 export {

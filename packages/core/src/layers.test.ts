@@ -76,9 +76,9 @@ describe('layers', () => {
     const meanWx = xhat[0]! / 4;
     const expected = values.map((_, i) => (w[i]! - meanW - xhat[i]! * meanWx) / sigma);
     const g = tf.tidy(() =>
-      tf.grad((x: tf.Tensor) => tf.sum(tf.mul(bn.apply(x as tf.Tensor4D), tf.tensor4d(w, [1, 2, 2, 1]))))(
-        tf.tensor4d(values, [1, 2, 2, 1]),
-      ).dataSync(),
+      tf
+        .grad((x: tf.Tensor) => tf.sum(tf.mul(bn.apply(x as tf.Tensor4D), tf.tensor4d(w, [1, 2, 2, 1]))))(tf.tensor4d(values, [1, 2, 2, 1]))
+        .dataSync(),
     );
     Array.from(g).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 4));
     bn.dispose();

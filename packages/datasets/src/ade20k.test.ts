@@ -15,7 +15,13 @@ beforeAll(async () => {
   for (const split of ['training', 'validation']) {
     for (const n of [2, 1]) {
       const id = `ADE_${split === 'training' ? 'train' : 'val'}_0000000${n}`;
-      await writeRgb(join(ade, 'images', split, `${id}.jpg`), W, H, rgbPixels(W, H, () => [n * 50, 0, 0]), 'jpeg');
+      await writeRgb(
+        join(ade, 'images', split, `${id}.jpg`),
+        W,
+        H,
+        rgbPixels(W, H, () => [n * 50, 0, 0]),
+        'jpeg',
+      );
       await writeGreyPng(join(ade, 'annotations', split, `${id}.png`), W, H, values);
     }
   }

@@ -52,6 +52,9 @@ export function openAde20k(input: Ade20kSpec, options: OpenOptions = {}): FileDa
     classNames = names;
   }
   // 0 = "other" is ignored; 1..150 → 0..149.
-  const lut = buildLut(Array.from({ length: 150 }, (_, c) => [c + 1, c] as [number, number]), [0, 255]);
+  const lut = buildLut(
+    Array.from({ length: 150 }, (_, c) => [c + 1, c] as [number, number]),
+    [0, 255],
+  );
   return new FileDataset({ kind: 'ade20k', name: `ade20k/${spec.split}`, classNames, palette: ADE20K_PALETTE, items, lut }, options);
 }

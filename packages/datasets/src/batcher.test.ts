@@ -117,8 +117,17 @@ describe('batches', () => {
   it('batches of differently sized samples without a crop are an error naming them', async () => {
     const root = join(tmp.dir, 'sizes');
     writeFile(join(root, 'classes.json'), JSON.stringify({ classes: ['a', 'b'] }));
-    for (const [id, w] of [['p', 6], ['q', 7]] as const) {
-      await writeRgb(join(root, `images/${id}.png`), w, 4, rgbPixels(w, 4, () => [1, 1, 1]), 'png');
+    for (const [id, w] of [
+      ['p', 6],
+      ['q', 7],
+    ] as const) {
+      await writeRgb(
+        join(root, `images/${id}.png`),
+        w,
+        4,
+        rgbPixels(w, 4, () => [1, 1, 1]),
+        'png',
+      );
       await writeGreyPng(join(root, `masks/${id}.png`), w, 4, new Uint8Array(w * 4));
     }
     const ds = openDataset({ kind: 'folder', root });
@@ -131,7 +140,14 @@ describe('batches', () => {
     writeFile(join(root, 'classes.json'), JSON.stringify({ classes: ['a', 'b'] }));
     for (const id of ['a', 'b', 'c', 'd']) {
       if (id === 'c') writeFile(join(root, 'images/c.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
-      else await writeRgb(join(root, `images/${id}.png`), 5, 5, rgbPixels(5, 5, () => [9, 9, 9]), 'png');
+      else
+        await writeRgb(
+          join(root, `images/${id}.png`),
+          5,
+          5,
+          rgbPixels(5, 5, () => [9, 9, 9]),
+          'png',
+        );
       await writeGreyPng(join(root, `masks/${id}.png`), 5, 5, new Uint8Array(25));
     }
     const ds = openDataset({ kind: 'folder', root });
@@ -149,8 +165,19 @@ describe('batches', () => {
     const root = join(tmp.dir, 'window');
     writeFile(join(root, 'classes.json'), JSON.stringify({ classes: ['a', 'b', 'c'] }));
     for (const id of ['u', 'v', 'w']) {
-      await writeRgb(join(root, `images/${id}.png`), 50, 40, rgbPixels(50, 40, (x, y) => [(x * 5 + y) % 256, (y * 6) % 256, id.charCodeAt(0)]), 'png');
-      await writeGreyPng(join(root, `masks/${id}.png`), 50, 40, new Uint8Array(2000).map((_, i) => (i % 50 < 20 ? 1 : i < 1000 ? 2 : 0)));
+      await writeRgb(
+        join(root, `images/${id}.png`),
+        50,
+        40,
+        rgbPixels(50, 40, (x, y) => [(x * 5 + y) % 256, (y * 6) % 256, id.charCodeAt(0)]),
+        'png',
+      );
+      await writeGreyPng(
+        join(root, `masks/${id}.png`),
+        50,
+        40,
+        new Uint8Array(2000).map((_, i) => (i % 50 < 20 ? 1 : i < 1000 ? 2 : 0)),
+      );
     }
     const ds = openDataset({ kind: 'folder', root });
     const regions: unknown[] = [];
@@ -158,7 +185,10 @@ describe('batches', () => {
       get: { value: (i: number, o?: GetOptions) => (regions.push(o?.region), ds.get(i, o)) },
     });
     const whole: Dataset = Object.create(ds, { imageSize: { value: undefined } });
-    for (const transforms of [{ resize: 0.5, crop: [15, 15], flip: true }, { scale: [0.5, 2], crop: [30, 30], flip: true }] as TransformConfig[]) {
+    for (const transforms of [
+      { resize: 0.5, crop: [15, 15], flip: true },
+      { scale: [0.5, 2], crop: [30, 30], flip: true },
+    ] as TransformConfig[]) {
       const a = await collect(batches(spy, { batchSize: 2, transforms, seed: 3 }));
       const b = await collect(batches(whole, { batchSize: 2, transforms, seed: 3 }));
       expect(bySample(a)).toEqual(bySample(b));

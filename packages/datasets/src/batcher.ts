@@ -72,7 +72,8 @@ export class BatchStream implements AsyncIterable<Batch> {
     if (!Number.isInteger(epoch) || epoch < 0) throw new UserInputError(`batches: epoch must be a non-negative integer, got ${epoch}`);
     const indices = options.indices ?? Array.from({ length: dataset.size }, (_, i) => i);
     for (const i of indices) {
-      if (!Number.isInteger(i) || i < 0 || i >= dataset.size) throw new UserInputError(`batches: index ${i} is outside the dataset ${dataset.name} (size ${dataset.size})`);
+      if (!Number.isInteger(i) || i < 0 || i >= dataset.size)
+        throw new UserInputError(`batches: index ${i} is outside the dataset ${dataset.name} (size ${dataset.size})`);
     }
     this.order = options.shuffle === false ? [...indices] : new Rng(mixSeed(seed, epoch)).permutation(indices.length).map((k) => indices[k]!);
     this.start = options.start ?? 0;

@@ -8,8 +8,25 @@ import { makeTempDir, rgbPixels, writeGreyPng, writeRgb } from './test-helpers.j
 
 // Written out from the Cityscapes label table (cityscapesScripts labels.py), not from the package.
 const EXPECTED_TRAIN_ID: Record<number, number> = {
-  7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8, 22: 9, 23: 10, 24: 11, 25: 12, 26: 13, 27: 14,
-  28: 15, 31: 16, 32: 17, 33: 18,
+  7: 0,
+  8: 1,
+  11: 2,
+  12: 3,
+  13: 4,
+  17: 5,
+  19: 6,
+  20: 7,
+  21: 8,
+  22: 9,
+  23: 10,
+  24: 11,
+  25: 12,
+  26: 13,
+  27: 14,
+  28: 15,
+  31: 16,
+  32: 17,
+  33: 18,
 };
 
 const W = 12;
@@ -30,17 +47,40 @@ const frames = [
 
 beforeAll(async () => {
   for (const [k, [city, base]] of frames.entries()) {
-    await writeRgb(join(root, 'leftImg8bit/train', city, `${base}_leftImg8bit.png`), W, H, rgbPixels(W, H, (x, y) => [x * 20, y * 50, k * 80]), 'png');
+    await writeRgb(
+      join(root, 'leftImg8bit/train', city, `${base}_leftImg8bit.png`),
+      W,
+      H,
+      rgbPixels(W, H, (x, y) => [x * 20, y * 50, k * 80]),
+      'png',
+    );
     await writeGreyPng(join(root, 'gtFine/train', city, `${base}_gtFine_labelIds.png`), W, H, rawIds(k));
     // Unrelated files that must be ignored.
     await writeGreyPng(join(root, 'gtFine/train', city, `${base}_gtFine_instanceIds.png`), W, H, rawIds(0));
   }
   const [city, base] = frames[0];
-  await writeRgb(join(root, 'leftImg8bit/val', city, `${base}_leftImg8bit.png`), W, H, rgbPixels(W, H, () => [1, 2, 3]), 'png');
+  await writeRgb(
+    join(root, 'leftImg8bit/val', city, `${base}_leftImg8bit.png`),
+    W,
+    H,
+    rgbPixels(W, H, () => [1, 2, 3]),
+    'png',
+  );
   await writeGreyPng(join(root, 'gtFine/val', city, `${base}_gtFine_labelIds.png`), W, H, rawIds(0));
-  await writeGreyPng(join(root, 'gtFine/val', city, `${base}_gtFine_labelTrainIds.png`), W, H, new Uint8Array(W * H).map((_, i) => (i % 22 === 21 ? 255 : i % 22)));
+  await writeGreyPng(
+    join(root, 'gtFine/val', city, `${base}_gtFine_labelTrainIds.png`),
+    W,
+    H,
+    new Uint8Array(W * H).map((_, i) => (i % 22 === 21 ? 255 : i % 22)),
+  );
   // Coarse: train_extra images with gtCoarse labels.
-  await writeRgb(join(root, 'leftImg8bit/train_extra', 'erlangen', 'erlangen_000000_000001_leftImg8bit.png'), W, H, rgbPixels(W, H, () => [9, 9, 9]), 'png');
+  await writeRgb(
+    join(root, 'leftImg8bit/train_extra', 'erlangen', 'erlangen_000000_000001_leftImg8bit.png'),
+    W,
+    H,
+    rgbPixels(W, H, () => [9, 9, 9]),
+    'png',
+  );
   await writeGreyPng(join(root, 'gtCoarse/train_extra', 'erlangen', 'erlangen_000000_000001_gtCoarse_labelIds.png'), W, H, rawIds(3));
 });
 afterAll(() => tmp.cleanup());
@@ -124,7 +164,13 @@ describe('cityscapes', () => {
 
   it('sizes that differ name both files', async () => {
     const r2 = join(tmp.dir, 'cs2');
-    await writeRgb(join(r2, 'leftImg8bit/train/x/x_0_0_leftImg8bit.png'), W, H, rgbPixels(W, H, () => [0, 0, 0]), 'png');
+    await writeRgb(
+      join(r2, 'leftImg8bit/train/x/x_0_0_leftImg8bit.png'),
+      W,
+      H,
+      rgbPixels(W, H, () => [0, 0, 0]),
+      'png',
+    );
     await writeGreyPng(join(r2, 'gtFine/train/x/x_0_0_gtFine_labelIds.png'), W + 1, H, new Uint8Array((W + 1) * H));
     const ds = openDataset({ kind: 'cityscapes', root: r2 });
     await expect(ds.get(0)).rejects.toThrow(/x_0_0_leftImg8bit\.png is 12×4.*x_0_0_gtFine_labelIds\.png is 13×4/);

@@ -44,12 +44,7 @@ export function openCityscapes(input: CityscapesSpec, options: OpenOptions = {})
   if (bases.length === 0) throw layoutError('cityscapes', `*_leftImg8bit.png images under ${imageDir}/<city>/`, LAYOUT);
 
   const labelPath = (b: (typeof bases)[number], kind: 'labelIds' | 'labelTrainIds') => join(labelDir, b.city, `${b.base}_${gt}_${kind}.png`);
-  const format =
-    spec.labelFormat !== 'auto'
-      ? spec.labelFormat
-      : bases.every((b) => isFile(labelPath(b, 'labelTrainIds')))
-        ? 'labelTrainIds'
-        : 'labelIds';
+  const format = spec.labelFormat !== 'auto' ? spec.labelFormat : bases.every((b) => isFile(labelPath(b, 'labelTrainIds'))) ? 'labelTrainIds' : 'labelIds';
   const items: FileItem[] = bases.map((b) => {
     const label = labelPath(b, format);
     if (!isFile(label)) throw missingLabelError('cityscapes', b.image, label);

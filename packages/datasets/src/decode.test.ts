@@ -50,16 +50,32 @@ describe('decodeLabel', () => {
   });
 
   it('accepts grey RGB labels and rejects colour RGB labels naming the file', async () => {
-    await writeRgb(join(tmp.dir, 'greyrgb.png'), 4, 2, rgbPixels(4, 2, (x) => [x, x, x]), 'png');
+    await writeRgb(
+      join(tmp.dir, 'greyrgb.png'),
+      4,
+      2,
+      rgbPixels(4, 2, (x) => [x, x, x]),
+      'png',
+    );
     expect(Array.from((await decodeLabel(join(tmp.dir, 'greyrgb.png'))).data)).toEqual([0, 1, 2, 3, 0, 1, 2, 3]);
     const file = join(tmp.dir, 'colour.png');
-    await writeRgb(file, 4, 2, rgbPixels(4, 2, (x) => [x, 0, 9]), 'png');
+    await writeRgb(
+      file,
+      4,
+      2,
+      rgbPixels(4, 2, (x) => [x, 0, 9]),
+      'png',
+    );
     await expect(decodeLabel(file)).rejects.toThrow(/colour \(RGB\)/);
     await expect(decodeLabel(file)).rejects.toThrow(file);
   });
 
   it('maps colour-coded masks through a palette, unknown colours to UNKNOWN_COLOR', async () => {
-    const colors: [number, number, number][] = [[0, 0, 0], [255, 0, 0], [0, 255, 0]];
+    const colors: [number, number, number][] = [
+      [0, 0, 0],
+      [255, 0, 0],
+      [0, 255, 0],
+    ];
     const file = join(tmp.dir, 'cmask.png');
     await writeRgb(file, 4, 1, new Uint8Array([0, 0, 0, 255, 0, 0, 0, 255, 0, 1, 2, 3]), 'png');
     expect(Array.from((await decodeLabel(file, { colors })).data)).toEqual([0, 1, 2, 65535]);

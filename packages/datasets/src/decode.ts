@@ -177,12 +177,7 @@ async function decodeGrey(pipeline: sharp.Sharp): Promise<RawLabel> {
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), height: info.height, width: info.width };
 }
 
-async function decodeColorLabel(
-  bytes: Buffer,
-  colors: readonly (readonly [number, number, number])[],
-  file: string,
-  fromPalette: boolean,
-): Promise<RawLabel> {
+async function decodeColorLabel(bytes: Buffer, colors: readonly (readonly [number, number, number])[], file: string, fromPalette: boolean): Promise<RawLabel> {
   const lookup = new Map<number, number>();
   colors.forEach(([r, g, b], i) => {
     const key = (r << 16) | (g << 8) | b;

@@ -101,7 +101,14 @@ export class FileDataset implements Dataset {
     let region: Region | undefined = options.region;
     const size = await this.inspect(index);
     if (region) {
-      if (region.top < 0 || region.left < 0 || region.height < 1 || region.width < 1 || region.top + region.height > size.height || region.left + region.width > size.width) {
+      if (
+        region.top < 0 ||
+        region.left < 0 ||
+        region.height < 1 ||
+        region.width < 1 ||
+        region.top + region.height > size.height ||
+        region.left + region.width > size.width
+      ) {
         throw new RangeError(`${this.name}: region ${JSON.stringify(region)} is outside "${item.id}" (${size.width}×${size.height})`);
       }
       if (region.top === 0 && region.left === 0 && region.height === size.height && region.width === size.width) region = undefined;

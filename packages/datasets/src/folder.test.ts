@@ -11,12 +11,43 @@ const root = join(tmp.dir, 'custom');
 const mask = new Uint8Array(W * H).map((_, i) => [0, 1, 2, 255, 9][i % 5]!);
 
 beforeAll(async () => {
-  writeFile(join(root, 'classes.json'), JSON.stringify({ classes: ['background', 'cat', 'dog'], ignoreValue: 255, palette: [[0, 0, 0], [255, 0, 0], [0, 0, 255]] }));
-  await writeRgb(join(root, 'images/b.png'), W, H, rgbPixels(W, H, () => [1, 2, 3]), 'png');
-  await writeRgb(join(root, 'images/a.jpg'), W, H, rgbPixels(W, H, () => [200, 2, 3]), 'jpeg');
+  writeFile(
+    join(root, 'classes.json'),
+    JSON.stringify({
+      classes: ['background', 'cat', 'dog'],
+      ignoreValue: 255,
+      palette: [
+        [0, 0, 0],
+        [255, 0, 0],
+        [0, 0, 255],
+      ],
+    }),
+  );
+  await writeRgb(
+    join(root, 'images/b.png'),
+    W,
+    H,
+    rgbPixels(W, H, () => [1, 2, 3]),
+    'png',
+  );
+  await writeRgb(
+    join(root, 'images/a.jpg'),
+    W,
+    H,
+    rgbPixels(W, H, () => [200, 2, 3]),
+    'jpeg',
+  );
   writeFile(join(root, 'images/notes.txt'), 'not an image');
   await writeGreyPng(join(root, 'masks/a.png'), W, H, mask);
-  writeFile(join(root, 'masks/b.png'), buildPalettePng(W, H, mask, Array.from({ length: 256 }, (_, i) => [255 - i, 7, 7])));
+  writeFile(
+    join(root, 'masks/b.png'),
+    buildPalettePng(
+      W,
+      H,
+      mask,
+      Array.from({ length: 256 }, (_, i) => [255 - i, 7, 7]),
+    ),
+  );
   writeFile(join(root, 'splits/val.txt'), 'b\n');
 });
 afterAll(() => tmp.cleanup());
@@ -32,13 +63,19 @@ describe('folder', () => {
       const s = await ds.get(k);
       for (let i = 0; i < mask.length; i++) expect(s.label[i]).toBe(mask[i] === 9 ? 255 : mask[i]);
     }
-    expect(ds.stats.outOfRangeValues).toEqual({ 9: 2 * (W * H) / 5 });
+    expect(ds.stats.outOfRangeValues).toEqual({ 9: (2 * (W * H)) / 5 });
   });
 
   it('ignoreValue and firstClassValue shift the mask values (e.g. 0 = unlabelled)', async () => {
     const r = join(tmp.dir, 'shifted');
     writeFile(join(r, 'classes.json'), JSON.stringify({ classes: ['a', 'b'], ignoreValue: 0, firstClassValue: 1 }));
-    await writeRgb(join(r, 'images/x.png'), 4, 1, rgbPixels(4, 1, () => [0, 0, 0]), 'png');
+    await writeRgb(
+      join(r, 'images/x.png'),
+      4,
+      1,
+      rgbPixels(4, 1, () => [0, 0, 0]),
+      'png',
+    );
     await writeGreyPng(join(r, 'masks/x.png'), 4, 1, new Uint8Array([0, 1, 2, 3]));
     const s = await openDataset({ kind: 'folder', root: r }).get(0);
     expect(Array.from(s.label)).toEqual([255, 0, 1, 255]);
@@ -46,8 +83,25 @@ describe('folder', () => {
 
   it('colour-coded masks map through the palette', async () => {
     const r = join(tmp.dir, 'colour');
-    writeFile(join(r, 'classes.json'), JSON.stringify({ classes: ['bg', 'road', 'car'], palette: [[0, 0, 0], [128, 64, 128], [0, 0, 142]], maskEncoding: 'color' }));
-    await writeRgb(join(r, 'images/x.png'), 4, 1, rgbPixels(4, 1, () => [0, 0, 0]), 'png');
+    writeFile(
+      join(r, 'classes.json'),
+      JSON.stringify({
+        classes: ['bg', 'road', 'car'],
+        palette: [
+          [0, 0, 0],
+          [128, 64, 128],
+          [0, 0, 142],
+        ],
+        maskEncoding: 'color',
+      }),
+    );
+    await writeRgb(
+      join(r, 'images/x.png'),
+      4,
+      1,
+      rgbPixels(4, 1, () => [0, 0, 0]),
+      'png',
+    );
     await writeRgb(join(r, 'masks/x.png'), 4, 1, new Uint8Array([0, 0, 142, 128, 64, 128, 0, 0, 0, 5, 5, 5]), 'png');
     const ds = openDataset({ kind: 'folder', root: r });
     expect(Array.from((await ds.get(0)).label)).toEqual([2, 1, 0, 255]);

@@ -27,7 +27,19 @@ export {
   vocColormap,
   parseObjectInfoCsv,
 } from './classes.js';
-export { decodeImage, decodeLabel, imageDimensions, inspectImage, CorruptImageError, type FileInfo, type LabelKind, UNKNOWN_COLOR, type RgbImage, type RawLabel, type DecodeLabelOptions } from './decode.js';
+export {
+  decodeImage,
+  decodeLabel,
+  imageDimensions,
+  inspectImage,
+  CorruptImageError,
+  type FileInfo,
+  type LabelKind,
+  UNKNOWN_COLOR,
+  type RgbImage,
+  type RawLabel,
+  type DecodeLabelOptions,
+} from './decode.js';
 export { encodeIndexedPng, encodeRgbPng, decodeSingleChannelPng, readPngHeader, readPngPalette, type PngHeader } from './png.js';
 export {
   TransformSchema,

@@ -86,9 +86,7 @@ function paeth(a: number, b: number, c: number): number {
  * per pixel: the palette index for colour type 3, the grey value otherwise (16-bit: the full value,
  * hence a Uint16Array). Other colour types or interlaced files: PngError (the caller falls back).
  */
-export async function decodeSingleChannelPng(
-  input: Uint8Array,
-): Promise<{ width: number; height: number; data: Uint8Array | Uint16Array; header: PngHeader }> {
+export async function decodeSingleChannelPng(input: Uint8Array): Promise<{ width: number; height: number; data: Uint8Array | Uint16Array; header: PngHeader }> {
   const header = readPngHeader(input);
   const { width, height, bitDepth, colorType } = header;
   if (colorType !== 0 && colorType !== 3) throw new PngError(`colour type ${colorType} is not single-channel`);

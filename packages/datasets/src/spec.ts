@@ -7,13 +7,7 @@ import { SyntheticDataset, SyntheticSpecSchema } from './synthetic.js';
 import { VocSpecSchema, openVoc } from './voc.js';
 import type { Dataset, OpenOptions } from './types.js';
 
-export const DatasetSpecSchema = z.discriminatedUnion('kind', [
-  CityscapesSpecSchema,
-  VocSpecSchema,
-  Ade20kSpecSchema,
-  FolderSpecSchema,
-  SyntheticSpecSchema,
-]);
+export const DatasetSpecSchema = z.discriminatedUnion('kind', [CityscapesSpecSchema, VocSpecSchema, Ade20kSpecSchema, FolderSpecSchema, SyntheticSpecSchema]);
 export type DatasetSpec = z.input<typeof DatasetSpecSchema>;
 
 /**

@@ -259,7 +259,19 @@ export class SyntheticDataset implements Dataset {
           if (!insideShape(geometry, x + 0.5, y + 0.5)) continue;
           // Texture by variant: flat, stripes, checker, dots (±20 around the shape colour).
           const t =
-            variant % 4 === 1 ? ((x + y) % 6 < 3 ? 20 : -20) : variant % 4 === 2 ? (((x >> 2) + (y >> 2)) & 1 ? 20 : -20) : variant % 4 === 3 ? (x % 4 === 0 && y % 4 === 0 ? -40 : 0) : 0;
+            variant % 4 === 1
+              ? (x + y) % 6 < 3
+                ? 20
+                : -20
+              : variant % 4 === 2
+                ? ((x >> 2) + (y >> 2)) & 1
+                  ? 20
+                  : -20
+                : variant % 4 === 3
+                  ? x % 4 === 0 && y % 4 === 0
+                    ? -40
+                    : 0
+                  : 0;
           const o = (y * W + x) * 3;
           image[o] = color[0] + t;
           image[o + 1] = color[1] + t;

@@ -30,7 +30,10 @@ export async function writeRgb(file: string, width: number, height: number, pixe
 /** A single-channel 8-bit grey PNG (colour type 0), as Cityscapes / ADE20K / SBD labels are. */
 export async function writeGreyPng(file: string, width: number, height: number, values: Uint8Array): Promise<void> {
   ensureDir(file);
-  await sharp(Buffer.from(values), { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toFile(file);
+  await sharp(Buffer.from(values), { raw: { width, height, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toFile(file);
 }
 
 function pngChunk(type: string, data: Uint8Array): Buffer {

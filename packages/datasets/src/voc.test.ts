@@ -12,9 +12,27 @@ const H = 6;
 // The VOC colour map for classes 0..20, written out by hand (as in the VOC devkit's labelcolormap),
 // plus 255 = boundary (224,224,192).
 const VOC_COLORS: [number, number, number][] = [
-  [0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0], [0, 0, 128], [128, 0, 128], [0, 128, 128], [128, 128, 128],
-  [64, 0, 0], [192, 0, 0], [64, 128, 0], [192, 128, 0], [64, 0, 128], [192, 0, 128], [64, 128, 128], [192, 128, 128],
-  [0, 64, 0], [128, 64, 0], [0, 192, 0], [128, 192, 0], [0, 64, 128],
+  [0, 0, 0],
+  [128, 0, 0],
+  [0, 128, 0],
+  [128, 128, 0],
+  [0, 0, 128],
+  [128, 0, 128],
+  [0, 128, 128],
+  [128, 128, 128],
+  [64, 0, 0],
+  [192, 0, 0],
+  [64, 128, 0],
+  [192, 128, 0],
+  [64, 0, 128],
+  [192, 0, 128],
+  [64, 128, 128],
+  [192, 128, 128],
+  [0, 64, 0],
+  [128, 64, 0],
+  [0, 192, 0],
+  [128, 192, 0],
+  [0, 64, 128],
 ];
 const PALETTE_256 = Array.from({ length: 256 }, (_, i) => (i < 21 ? VOC_COLORS[i]! : i === 255 ? [224, 224, 192] : [i, i, 0]) as [number, number, number]);
 
@@ -28,7 +46,13 @@ const ids = ['2007_000032', '2007_000039', '2008_000123'];
 
 beforeAll(async () => {
   for (const [k, id] of ids.entries()) {
-    await writeRgb(join(voc, 'JPEGImages', `${id}.jpg`), W, H, rgbPixels(W, H, () => [40 * k, 100, 200]), 'jpeg');
+    await writeRgb(
+      join(voc, 'JPEGImages', `${id}.jpg`),
+      W,
+      H,
+      rgbPixels(W, H, () => [40 * k, 100, 200]),
+      'jpeg',
+    );
     writeFile(join(voc, 'SegmentationClass', `${id}.png`), buildPalettePng(W, H, classIndices(k), PALETTE_256, { filters: [0, 1, 2, 3, 4] }));
     await writeGreyPng(join(voc, 'SegmentationClassAug', `${id}.png`), W, H, classIndices(k + 5));
   }

@@ -187,7 +187,11 @@ describe('viterbi', () => {
     const enumeration = enumerate(12, 4);
     const size = handLayout(12, 4).length;
     for (let trial = 0; trial < 10; trial++) {
-      check(Array.from({ length: size }, () => rng.normal()), scales, enumeration);
+      check(
+        Array.from({ length: size }, () => rng.normal()),
+        scales,
+        enumeration,
+      );
     }
   });
 

@@ -102,8 +102,6 @@ describe('genotype file', () => {
     expect(() => validateGenotypeOps(paper, (name) => KNOWN.has(name))).not.toThrow();
     paper.cell[3]![1].op = 'octave_conv';
     expect(() => validateGenotypeOps(paper, (name) => KNOWN.has(name), 'my.json')).toThrow(FileFormatError);
-    expect(() => validateGenotypeOps(paper, (name) => KNOWN.has(name), 'my.json')).toThrow(
-      /my\.json: cell\[3\]\[1\]\.op: unknown op 'octave_conv'/,
-    );
+    expect(() => validateGenotypeOps(paper, (name) => KNOWN.has(name), 'my.json')).toThrow(/my\.json: cell\[3\]\[1\]\.op: unknown op 'octave_conv'/);
   });
 });

@@ -30,10 +30,9 @@ export async function readGenotype(path: string): Promise<Genotype> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new UserInputError(
-      code === 'ENOENT' ? `genotype file not found: ${path}` : `cannot read genotype file ${path}: ${(error as Error).message}`,
-      { cause: error },
-    );
+    throw new UserInputError(code === 'ENOENT' ? `genotype file not found: ${path}` : `cannot read genotype file ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return parseGenotype(text, path);
 }
@@ -50,10 +49,9 @@ export async function loadGenotype(nameOrPath: string): Promise<Genotype> {
       return await readGenotype(nameOrPath);
     } catch (error) {
       if (error instanceof FileFormatError) throw error;
-      throw new UserInputError(
-        `'${nameOrPath}' is neither a built-in genotype (${builtinGenotypeNames().join(', ')}) nor a readable genotype file`,
-        { cause: error },
-      );
+      throw new UserInputError(`'${nameOrPath}' is neither a built-in genotype (${builtinGenotypeNames().join(', ')}) nor a readable genotype file`, {
+        cause: error,
+      });
     }
   }
   return readGenotype(nameOrPath);

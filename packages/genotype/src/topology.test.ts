@@ -7,9 +7,7 @@ describe('cellEdges', () => {
   it('wires B = 5 blocks with 2+3+4+5+6 = 20 edges in α row order', () => {
     const edges = cellEdges(5);
     expect(edges).toHaveLength(20);
-    expect(edges.slice(0, 5).map((e) => `${e.block}:${e.input}`)).toEqual([
-      '1:prev_prev', '1:prev', '2:prev_prev', '2:prev', '2:block1',
-    ]);
+    expect(edges.slice(0, 5).map((e) => `${e.block}:${e.input}`)).toEqual(['1:prev_prev', '1:prev', '2:prev_prev', '2:prev', '2:block1']);
     expect(edges[19]).toEqual({ index: 19, block: 5, input: 'block4' });
   });
 });
@@ -51,7 +49,11 @@ describe('TrellisTopology', () => {
     const t = new TrellisTopology(4);
     const logits = tf.tensor1d(Array.from({ length: t.betaSize }, (_, i) => Math.cos(i)));
     const weights = tf.tensor1d(Array.from({ length: t.betaSize }, (_, i) => (i % 7) - 3));
-    const g = Array.from(tf.grad((b: tf.Tensor) => tf.sum(tf.mul(t.normalizeBeta(b as tf.Tensor1D), weights)))(logits).dataSync());
+    const g = Array.from(
+      tf
+        .grad((b: tf.Tensor) => tf.sum(tf.mul(t.normalizeBeta(b as tf.Tensor1D), weights)))(logits)
+        .dataSync(),
+    );
     expect(g.every((v) => Math.abs(v) > 1e-6)).toBe(true);
   });
 });

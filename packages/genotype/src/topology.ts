@@ -115,7 +115,7 @@ export class TrellisTopology {
     }
     return tf.tidy(() => {
       const parts: tf.Tensor1D[] = [];
-      for (let start = 0; start < this.betaSize; ) {
+      for (let start = 0; start < this.betaSize;) {
         const first = this.edges[start]!;
         const size = this.outgoing(first.layer, first.from).length;
         parts.push(tf.softmax(tf.slice(beta, [start], [size])));

@@ -37,7 +37,12 @@ describe('ASPP (final form)', () => {
     const x = randomTensor([2, 10, 9, 3], 4);
     const s = aspp.stateDict();
     const reference = tf.tidy(() => {
-      const branches = [refConvBnRelu(x, s, 'conv1x1'), refConvBnRelu(x, s, 'atrous1', 2), refConvBnRelu(x, s, 'atrous2', 3), refConvBnRelu(x, s, 'atrous3', 5)];
+      const branches = [
+        refConvBnRelu(x, s, 'conv1x1'),
+        refConvBnRelu(x, s, 'atrous1', 2),
+        refConvBnRelu(x, s, 'atrous2', 3),
+        refConvBnRelu(x, s, 'atrous3', 5),
+      ];
       const pooled = refConvBnRelu(tf.mean(x, [1, 2], true) as tf.Tensor4D, s, 'pooling/unit');
       branches.push(tf.mul(pooled, tf.ones([2, 10, 9, 1])) as tf.Tensor4D);
       return refConvBnRelu(tf.concat(branches, 3), s, 'projection');

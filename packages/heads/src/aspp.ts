@@ -49,13 +49,12 @@ export class ASPP extends Module implements Layer {
     const rng = spec.rng;
     this.branches = [this.addChild('conv1x1', (n) => new ConvBnRelu(n, { inChannels, outChannels: filters, kernelSize: 1, rng }))];
     rates.forEach((rate, i) => {
-      this.branches.push(
-        this.addChild(`atrous${i + 1}`, (n) => new ConvBnRelu(n, { inChannels, outChannels: filters, kernelSize: 3, dilation: rate, rng })),
-      );
+      this.branches.push(this.addChild(`atrous${i + 1}`, (n) => new ConvBnRelu(n, { inChannels, outChannels: filters, kernelSize: 3, dilation: rate, rng })));
     });
     this.pooling = this.addChild('pooling', (n) => new ImagePooling(n, { inChannels, outChannels: filters, batchNorm: poolingBatchNorm, rng }));
-    this.projection = this.addChild('projection', (n) =>
-      new ConvBnRelu(n, { inChannels: (rates.length + 2) * filters, outChannels: filters, kernelSize: 1, rng }),
+    this.projection = this.addChild(
+      'projection',
+      (n) => new ConvBnRelu(n, { inChannels: (rates.length + 2) * filters, outChannels: filters, kernelSize: 1, rng }),
     );
   }
 

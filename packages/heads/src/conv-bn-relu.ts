@@ -23,15 +23,17 @@ export class ConvBnRelu extends Module implements Layer {
     super(name);
     const batchNorm = spec.batchNorm ?? true;
     this.relu = spec.relu ?? true;
-    this.conv = this.addChild('conv', (n) =>
-      new Conv2d(n, {
-        inChannels: spec.inChannels,
-        outChannels: spec.outChannels,
-        kernelSize: spec.kernelSize,
-        dilation: spec.dilation ?? 1,
-        bias: !batchNorm,
-        rng: spec.rng,
-      }),
+    this.conv = this.addChild(
+      'conv',
+      (n) =>
+        new Conv2d(n, {
+          inChannels: spec.inChannels,
+          outChannels: spec.outChannels,
+          kernelSize: spec.kernelSize,
+          dilation: spec.dilation ?? 1,
+          bias: !batchNorm,
+          rng: spec.rng,
+        }),
     );
     this.bn = batchNorm ? this.addChild('bn', (n) => new BatchNorm(n, { channels: spec.outChannels })) : undefined;
   }

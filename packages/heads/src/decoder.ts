@@ -44,13 +44,9 @@ export class DeepLabV3PlusDecoder extends Module {
     const { inChannels, lowLevelChannels, lowLevelFilters, filters, numClasses } = this.spec;
     const rng = spec.rng;
     this.reduce = this.addChild('reduce', (n) => new ConvBnRelu(n, { inChannels: lowLevelChannels, outChannels: lowLevelFilters, kernelSize: 1, rng }));
-    this.refine1 = this.addChild('refine1', (n) =>
-      new ConvBnRelu(n, { inChannels: inChannels + lowLevelFilters, outChannels: filters, kernelSize: 3, rng }),
-    );
+    this.refine1 = this.addChild('refine1', (n) => new ConvBnRelu(n, { inChannels: inChannels + lowLevelFilters, outChannels: filters, kernelSize: 3, rng }));
     this.refine2 = this.addChild('refine2', (n) => new ConvBnRelu(n, { inChannels: filters, outChannels: filters, kernelSize: 3, rng }));
-    this.classifier = this.addChild('classifier', (n) =>
-      new Conv2d(n, { inChannels: filters, outChannels: numClasses, kernelSize: 1, bias: true, rng }),
-    );
+    this.classifier = this.addChild('classifier', (n) => new Conv2d(n, { inChannels: filters, outChannels: numClasses, kernelSize: 1, bias: true, rng }));
   }
 
   /** Logits at the low-level feature's spatial size. */

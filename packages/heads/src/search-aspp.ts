@@ -51,15 +51,9 @@ export class SearchASPP extends Module implements Layer {
     const { inChannels, filters, rate, numClasses, poolingBatchNorm } = this.spec;
     const rng = spec.rng;
     this.conv1x1 = this.addChild('conv1x1', (n) => new ConvBnRelu(n, { inChannels, outChannels: filters, kernelSize: 1, rng }));
-    this.atrous = this.addChild('atrous', (n) =>
-      new ConvBnRelu(n, { inChannels, outChannels: filters, kernelSize: 3, dilation: rate, rng }),
-    );
-    this.pooling = this.addChild('pooling', (n) =>
-      new ImagePooling(n, { inChannels, outChannels: filters, batchNorm: poolingBatchNorm, rng }),
-    );
-    this.classifier = this.addChild('classifier', (n) =>
-      new Conv2d(n, { inChannels: 3 * filters, outChannels: numClasses, kernelSize: 1, bias: true, rng }),
-    );
+    this.atrous = this.addChild('atrous', (n) => new ConvBnRelu(n, { inChannels, outChannels: filters, kernelSize: 3, dilation: rate, rng }));
+    this.pooling = this.addChild('pooling', (n) => new ImagePooling(n, { inChannels, outChannels: filters, batchNorm: poolingBatchNorm, rng }));
+    this.classifier = this.addChild('classifier', (n) => new Conv2d(n, { inChannels: 3 * filters, outChannels: numClasses, kernelSize: 1, bias: true, rng }));
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {

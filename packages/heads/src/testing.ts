@@ -16,13 +16,7 @@ export function randomiseState(module: Module, seed: number): void {
 }
 
 /** Reference conv-BN-ReLU from a state dict, written with plain tfjs ops. */
-export function refConvBnRelu(
-  x: tf.Tensor4D,
-  state: ReadonlyMap<string, tf.Tensor>,
-  prefix: string,
-  dilation = 1,
-  relu = true,
-): tf.Tensor4D {
+export function refConvBnRelu(x: tf.Tensor4D, state: ReadonlyMap<string, tf.Tensor>, prefix: string, dilation = 1, relu = true): tf.Tensor4D {
   const p = (k: string) => state.get(`${prefix}/${k}`)!;
   const y = tf.conv2d(x, p('conv/kernel') as tf.Tensor4D, 1, 'same', 'NHWC', dilation);
   const n = tf.batchNorm(y, p('bn/running_mean'), p('bn/running_var'), p('bn/beta'), p('bn/gamma'), 1e-5) as tf.Tensor4D;

@@ -26,7 +26,14 @@ export interface Prims {
 
 function convPad(pads: SpatialPads): 'valid' | [[number, number], [number, number], [number, number], [number, number]] {
   const [[t, b], [l, r]] = pads;
-  return t === 0 && b === 0 && l === 0 && r === 0 ? 'valid' : [[0, 0], [t, b], [l, r], [0, 0]];
+  return t === 0 && b === 0 && l === 0 && r === 0
+    ? 'valid'
+    : [
+        [0, 0],
+        [t, b],
+        [l, r],
+        [0, 0],
+      ];
 }
 
 /** Primitives that run `backendName`'s kernel functions on `backend`, bypassing the engine (no tape, no tracking). */
@@ -71,10 +78,7 @@ export function tensorPrims(): Prims {
         pad = 'valid';
       }
       const f = t(filter) as tf.Tensor4D;
-      const out =
-        op === 'conv2d'
-          ? tf.conv2d(input, f, strides, pad, 'NHWC', dilations)
-          : tf.depthwiseConv2d(input, f, strides, pad, 'NHWC', dilations);
+      const out = op === 'conv2d' ? tf.conv2d(input, f, strides, pad, 'NHWC', dilations) : tf.depthwiseConv2d(input, f, strides, pad, 'NHWC', dilations);
       if (input !== x) input.dispose();
       return out;
     };

@@ -10,7 +10,10 @@ describe('registerMissingKernels before the wasm backend is set', () => {
     // The wasm package is imported but its backend not set up: our kernels replace its own now.
     registerMissingKernels();
     const gradient = () => {
-      const x = tf.tensor4d(Array.from({ length: 2 * 6 * 6 * 4 }, (_, i) => Math.sin(i)), [2, 6, 6, 4]);
+      const x = tf.tensor4d(
+        Array.from({ length: 2 * 6 * 6 * 4 }, (_, i) => Math.sin(i)),
+        [2, 6, 6, 4],
+      );
       const [dx] = tf.grads((input: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(input as tf.Tensor4D, 3, 2, 'same'), tf.range(1, 37).reshape([1, 3, 3, 4]))))([x]);
       const values = Array.from(dx!.dataSync());
       tf.dispose([x, dx!]);

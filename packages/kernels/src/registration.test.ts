@@ -33,9 +33,20 @@ describe('registerMissingKernels', () => {
     try {
       // Someone (e.g. a late import of a backend) put other configs in place.
       tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-      tf.registerKernel({ kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: () => { throw new Error('foreign'); } });
+      tf.registerKernel({
+        kernelName: 'Conv2DBackpropInput',
+        backendName: 'wasm',
+        kernelFunc: () => {
+          throw new Error('foreign');
+        },
+      });
       tf.unregisterGradient('Conv2D');
-      tf.registerGradient({ kernelName: 'Conv2D', gradFunc: () => { throw new Error('foreign'); } });
+      tf.registerGradient({
+        kernelName: 'Conv2D',
+        gradFunc: () => {
+          throw new Error('foreign');
+        },
+      });
       expect(missingKernelsRegistered()).toEqual({ wasm: false, gradients: false });
       registerMissingKernels();
       expect(missingKernelsRegistered()).toEqual({ wasm: true, gradients: true });

@@ -4,8 +4,7 @@ import { useBackend } from './testing/backend.js';
 
 /** d/dx Σ w·resize(x), by central differences (the map is linear, so they are exact up to rounding). */
 function finiteDifference(x: number[], shape: [number, number, number, number], size: [number, number], w: tf.Tensor, halfPixel: boolean): number[] {
-  const f = (values: number[]) =>
-    tf.tidy(() => tf.sum(tf.mul(tf.image.resizeBilinear(tf.tensor4d(values, shape), size, false, halfPixel), w)).dataSync()[0]!);
+  const f = (values: number[]) => tf.tidy(() => tf.sum(tf.mul(tf.image.resizeBilinear(tf.tensor4d(values, shape), size, false, halfPixel), w)).dataSync()[0]!);
   return x.map((_, i) => {
     const plus = [...x];
     const minus = [...x];
@@ -27,9 +26,16 @@ describe('ResizeBilinear gradient', () => {
         await useBackend(backend);
         const count = shape.reduce((a, b) => a * b, 1);
         const x = Array.from({ length: count }, (_, i) => Math.sin(i * 0.7));
-        const w = tf.tensor4d(Array.from({ length: shape[0] * size[0] * size[1] * shape[3] }, (_, i) => Math.cos(i * 1.3)), [shape[0], ...size, shape[3]]);
+        const w = tf.tensor4d(
+          Array.from({ length: shape[0] * size[0] * size[1] * shape[3] }, (_, i) => Math.cos(i * 1.3)),
+          [shape[0], ...size, shape[3]],
+        );
         const grad = tf.tidy(() =>
-          Array.from(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeBilinear(t as tf.Tensor4D, size, false, halfPixel), w)))(tf.tensor4d(x, shape)).dataSync()),
+          Array.from(
+            tf
+              .grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeBilinear(t as tf.Tensor4D, size, false, halfPixel), w)))(tf.tensor4d(x, shape))
+              .dataSync(),
+          ),
         );
         const expected = finiteDifference(x, shape, size, w, halfPixel);
         grad.forEach((g, i) => expect(g).toBeCloseTo(expected[i]!, 4));

@@ -30,12 +30,7 @@ function interpolationMatrix(inSize: number, outSize: number, alignCorners: bool
   });
 }
 
-function separableResizeGradient(
-  dy: tf.Tensor4D,
-  inputShape: readonly number[],
-  alignCorners: boolean,
-  halfPixelCenters: boolean,
-): tf.Tensor4D {
+function separableResizeGradient(dy: tf.Tensor4D, inputShape: readonly number[], alignCorners: boolean, halfPixelCenters: boolean): tf.Tensor4D {
   return tf.tidy(() => {
     const [n, inH, inW, c] = inputShape as [number, number, number, number];
     const [, outH, outW] = dy.shape;

@@ -30,13 +30,17 @@ export class Cell extends Module {
     this.preprocessPrevPrev = plan.projectPrevPrev
       ? this.addChild('preprocess0', (n) => new ReLUConvBN(n, { inChannels: plan.prevPrevChannels, outChannels: f, kernelSize: 1, affine: true, rng }))
       : undefined;
-    this.preprocess = this.addChild('preprocess1', (n) => new ReLUConvBN(n, { inChannels: plan.prevChannels, outChannels: f, kernelSize: 1, affine: true, rng }));
-    this.ops = blocks.map((block, b) =>
-      block.map((branch, i) =>
-        this.addChild(`block${b + 1}_${i === 0 ? 'left' : 'right'}`, (n) =>
-          createOp(branch.op, { name: n, channels: f, stride: branchStride(plan, branch.input), affine: true, rng }),
-        ),
-      ) as [Op, Op],
+    this.preprocess = this.addChild(
+      'preprocess1',
+      (n) => new ReLUConvBN(n, { inChannels: plan.prevChannels, outChannels: f, kernelSize: 1, affine: true, rng }),
+    );
+    this.ops = blocks.map(
+      (block, b) =>
+        block.map((branch, i) =>
+          this.addChild(`block${b + 1}_${i === 0 ? 'left' : 'right'}`, (n) =>
+            createOp(branch.op, { name: n, channels: f, stride: branchStride(plan, branch.input), affine: true, rng }),
+          ),
+        ) as [Op, Op],
     );
   }
 

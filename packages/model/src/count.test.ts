@@ -79,11 +79,15 @@ describe('Multi-Adds (paper Table 2)', () => {
       const genotype = builtinGenotype('paper');
       genotype.cell[0]![0]!.op = 'my_conv_count';
       expect(() => countMultiAdds(genotype, { preset: 'S', numClasses: 19 }, { height: 65, width: 65 })).toThrow(/my_conv_count.*opMultiAdds/);
-      const withCost = countMultiAdds(genotype, { preset: 'S', numClasses: 19 }, {
-        height: 65,
-        width: 65,
-        opMultiAdds: (name, s) => (name === 'my_conv_count' ? s.outHeight * s.outWidth * s.channels * s.channels : undefined),
-      });
+      const withCost = countMultiAdds(
+        genotype,
+        { preset: 'S', numClasses: 19 },
+        {
+          height: 65,
+          width: 65,
+          opMultiAdds: (name, s) => (name === 'my_conv_count' ? s.outHeight * s.outWidth * s.channels * s.channels : undefined),
+        },
+      );
       expect(withCost.total).toBeGreaterThan(0);
     } finally {
       unregisterOp('my_conv_count');

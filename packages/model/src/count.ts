@@ -119,8 +119,7 @@ export function countMultiAdds(genotype: Genotype, options: BuildNetworkOptions,
   const [f0, f1, f2] = config.stemFilters;
   const [h2, w2] = at(2);
   const [h4, w4] = at(4);
-  const stem =
-    convMultiAdds(h2, w2, 3, config.inChannels, f0) + convMultiAdds(h2, w2, 3, f0, f1) + convMultiAdds(h4, w4, 3, f1, f2);
+  const stem = convMultiAdds(h2, w2, 3, config.inChannels, f0) + convMultiAdds(h2, w2, 3, f0, f1) + convMultiAdds(h4, w4, 3, f1, f2);
   const cells = plan.cells.map((cell) => {
     const [hi, wi] = at(cellInputScale(cell));
     const [ho, wo] = at(cell.scale);

@@ -104,7 +104,9 @@ describe('saveNetwork / loadNetwork', () => {
 
   it('rejects bad extras and a missing directory clearly', async () => {
     const network = buildNetwork(builtinGenotype('paper'), { ...options, name: 'io_e' });
-    await expect(saveNetwork(join(root, 'x'), network, { preprocessing: { mean: [0.5], std: [0.5] } })).rejects.toThrow(/preprocessing.mean has 1 values, expected 3/);
+    await expect(saveNetwork(join(root, 'x'), network, { preprocessing: { mean: [0.5], std: [0.5] } })).rejects.toThrow(
+      /preprocessing.mean has 1 values, expected 3/,
+    );
     await expect(saveNetwork(join(root, 'x'), network, { preprocessing, classNames: ['a'] })).rejects.toThrow(/classNames has 1 names, expected 3/);
     await expect(loadNetwork(join(root, 'missing'))).rejects.toThrow(/missing.*model\.json.*no checkpoint/);
     network.dispose();

@@ -51,7 +51,9 @@ function validateExtras(extras: SaveNetworkExtras, config: NetworkConfig): void 
   );
   for (const key of ['mean', 'std'] as const) {
     if (preprocessing[key].length !== config.inChannels) {
-      throw new UserInputError(`saveNetwork: preprocessing.${key} has ${preprocessing[key].length} values, expected ${config.inChannels} (one per input channel)`);
+      throw new UserInputError(
+        `saveNetwork: preprocessing.${key} has ${preprocessing[key].length} values, expected ${config.inChannels} (one per input channel)`,
+      );
     }
   }
   if (classNames && classNames.length !== config.numClasses) {

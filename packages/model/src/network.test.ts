@@ -92,7 +92,12 @@ describe('any decodable genotype builds and runs', () => {
   it('a user-registered op', () => {
     class Scaled extends Module {
       readonly bn: BatchNorm;
-      constructor(name: string, channels: number, readonly stride: 1 | 2, _rng: Rng) {
+      constructor(
+        name: string,
+        channels: number,
+        readonly stride: 1 | 2,
+        _rng: Rng,
+      ) {
         super(name);
         this.bn = this.addChild('bn', (n) => new BatchNorm(n, { channels }));
       }
@@ -138,10 +143,7 @@ describe('training', () => {
     const x = randomImages([2, 33, 33, 3], 2);
     const labels = tf.tidy(() => tf.oneHot(tf.randomUniform([2, 33, 33], 0, 3, 'int32', 3) as tf.Tensor3D, 3));
     const named = network.namedParameters();
-    const { grads, value } = tf.variableGrads(
-      () => tf.losses.softmaxCrossEntropy(labels, network.forward(x)) as tf.Scalar,
-      [...named.values()],
-    );
+    const { grads, value } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, network.forward(x)) as tf.Scalar, [...named.values()]);
     const zero: string[] = [];
     for (const [path, variable] of named) {
       const g = grads[variable.name];

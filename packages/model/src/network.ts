@@ -47,24 +47,28 @@ export class Network extends Module {
     const rng = new Rng(options.seed ?? 0);
     this.stem = this.addChild('stem', (n) => new Stem(n, { inChannels: config.inChannels, filters: config.stemFilters, rng }));
     this.cells = this.plan.cells.map((cellPlan) => this.addChild(`cell${cellPlan.index}`, (n) => new Cell(n, cellPlan, genotype.cell, rng)));
-    this.aspp = this.addChild('aspp', (n) =>
-      new ASPP(n, {
-        inChannels: this.plan.encoderChannels,
-        filters: config.asppFilters,
-        rates: config.asppRates,
-        poolingBatchNorm: config.asppPoolingBatchNorm,
-        rng,
-      }),
+    this.aspp = this.addChild(
+      'aspp',
+      (n) =>
+        new ASPP(n, {
+          inChannels: this.plan.encoderChannels,
+          filters: config.asppFilters,
+          rates: config.asppRates,
+          poolingBatchNorm: config.asppPoolingBatchNorm,
+          rng,
+        }),
     );
-    this.decoder = this.addChild('decoder', (n) =>
-      new DeepLabV3PlusDecoder(n, {
-        inChannels: config.asppFilters,
-        lowLevelChannels: this.plan.lowLevelChannels,
-        numClasses: config.numClasses,
-        lowLevelFilters: config.lowLevelFilters,
-        filters: config.decoderFilters,
-        rng,
-      }),
+    this.decoder = this.addChild(
+      'decoder',
+      (n) =>
+        new DeepLabV3PlusDecoder(n, {
+          inChannels: config.asppFilters,
+          lowLevelChannels: this.plan.lowLevelChannels,
+          numClasses: config.numClasses,
+          lowLevelFilters: config.lowLevelFilters,
+          filters: config.decoderFilters,
+          rng,
+        }),
     );
   }
 

@@ -20,7 +20,15 @@ export function samePadding(size: number, kernelSize: number, stride: number): [
  */
 export function selectPhase(x: tf.Tensor4D, offH: 0 | 1, offW: 0 | 1): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
-  const padded = h % 2 === 0 && w % 2 === 0 ? x : tf.pad(x, [[0, 0], [0, h % 2], [0, w % 2], [0, 0]]);
+  const padded =
+    h % 2 === 0 && w % 2 === 0
+      ? x
+      : tf.pad(x, [
+          [0, 0],
+          [0, h % 2],
+          [0, w % 2],
+          [0, 0],
+        ]);
   const h2 = Math.ceil(h / 2);
   const w2 = Math.ceil(w / 2);
   const viewed = tf.reshape(padded, [n * h2, 2, w2, 2 * c]);

@@ -4,16 +4,7 @@ import { AtrousConv2d, FactorizedReduce, samePadding } from './blocks.js';
 import { registerOp, type Op, type OpShapeSpec, type OpSpec, type PreActivated } from './registry.js';
 
 /** The 8 candidate operations, in the DARTS / Auto-DeepLab order (the column order of α). */
-export const BUILTIN_OPS = [
-  'none',
-  'max_pool_3x3',
-  'avg_pool_3x3',
-  'skip_connect',
-  'sep_conv_3x3',
-  'sep_conv_5x5',
-  'dil_conv_3x3',
-  'dil_conv_5x5',
-] as const;
+export const BUILTIN_OPS = ['none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5', 'dil_conv_3x3', 'dil_conv_5x5'] as const;
 
 export type BuiltinOpName = (typeof BUILTIN_OPS)[number];
 
@@ -43,8 +34,7 @@ export class SepConv extends Module implements Layer, PreActivated {
   constructor(name: string, spec: SepConvSpec) {
     super(name);
     const { channels: c, kernelSize, stride, affine, rng, rate: dilation = 1 } = spec;
-    const depthwise = (s: 1 | 2) => (n: string) =>
-      new Conv2d(n, { inChannels: c, outChannels: c, kernelSize, stride: s, dilation, depthwise: true, rng });
+    const depthwise = (s: 1 | 2) => (n: string) => new Conv2d(n, { inChannels: c, outChannels: c, kernelSize, stride: s, dilation, depthwise: true, rng });
     const pointwise = (n: string) => new Conv2d(n, { inChannels: c, outChannels: c, kernelSize: 1, rng });
     this.dw1 = this.addChild('dw1', depthwise(stride));
     this.pw1 = this.addChild('pw1', pointwise);

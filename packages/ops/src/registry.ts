@@ -98,7 +98,12 @@ export function listOps(pattern?: string | RegExp): string[] {
   const regex =
     pattern instanceof RegExp
       ? pattern
-      : new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+      : new RegExp(
+          `^${pattern
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '.*')
+            .replace(/\?/g, '.')}$`,
+        );
   return names.filter((n) => regex.test(n));
 }
 

@@ -9,7 +9,10 @@ beforeAll(async () => {
 
 /** Values 1, 2, … in row-major order, shape [1, h, w, 1]. */
 function ramp(h: number, w: number): tf.Tensor4D {
-  return tf.tensor4d(Float32Array.from({ length: h * w }, (_, i) => i + 1), [1, h, w, 1]);
+  return tf.tensor4d(
+    Float32Array.from({ length: h * w }, (_, i) => i + 1),
+    [1, h, w, 1],
+  );
 }
 
 function expectClose(actual: tf.Tensor, expected: tf.Tensor | number[], tolerance = 1e-5): void {
@@ -152,9 +155,7 @@ describe('selectPhase', () => {
         for (const b of [0, 1] as const) {
           const y = selectPhase(x as tf.Tensor4D, a, b);
           const expected = values.map((img) =>
-            Array.from({ length: Math.ceil(h / 2) }, (_, i) =>
-              Array.from({ length: Math.ceil(w / 2) }, (_, j) => img[2 * i + a]?.[2 * j + b] ?? [0, 0, 0]),
-            ),
+            Array.from({ length: Math.ceil(h / 2) }, (_, i) => Array.from({ length: Math.ceil(w / 2) }, (_, j) => img[2 * i + a]?.[2 * j + b] ?? [0, 0, 0])),
           );
           expect(y.arraySync()).toEqual(expected);
           y.dispose();

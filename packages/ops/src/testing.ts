@@ -79,8 +79,16 @@ export interface NumericGradients {
 export function numericGradients(op: Op, x: tf.Tensor4D, r: tf.Tensor, h: number, probe?: (x: tf.Tensor4D) => tf.Tensor): NumericGradients {
   const rValues = r.dataSync() as Float32Array;
   const evaluate = (input: tf.Tensor4D): { loss: number; signs: string } => {
-    const loss = dot64(tf.tidy(() => op.apply(input).dataSync() as Float32Array), rValues);
-    const signs = probe ? Array.from(tf.tidy(() => probe(input).dataSync()), (v) => (v > 0 ? '+' : '-')).join('') : '';
+    const loss = dot64(
+      tf.tidy(() => op.apply(input).dataSync() as Float32Array),
+      rValues,
+    );
+    const signs = probe
+      ? Array.from(
+          tf.tidy(() => probe(input).dataSync()),
+          (v) => (v > 0 ? '+' : '-'),
+        ).join('')
+      : '';
     return { loss, signs };
   };
   const grads = new Map<string, Float32Array>();

@@ -66,7 +66,10 @@ describe('SIGKILL during a search', () => {
     for (const [path, values] of a) expect(maxAbsDifference(values, b.get(path)!), path).toBeLessThanOrEqual(1e-6);
 
     // The metrics log survived the kill line by line and continues after the resume.
-    const lines = (await readFile(join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as RunEvent);
+    const lines = (await readFile(join(dir, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as RunEvent);
     expect(lines.filter((e) => e.type === 'start')).toHaveLength(2);
     expect(lines.at(-1)?.type).toBe('done');
     reference.model.dispose();

@@ -33,7 +33,8 @@ export function memoryBatchSource(samples: readonly Sample[], options: MemorySou
     if (s.height !== first!.height || s.width !== first!.width) throw new Error('memoryBatchSource: all samples must have the same size');
   }
   const batchesPerEpoch = dropLast ? Math.floor(samples.length / batchSize) : Math.ceil(samples.length / batchSize);
-  const order = (epoch: number) => (shuffle ? new Rng((Math.imul(seed, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) >>> 0).permutation(samples.length) : samples.map((_, i) => i));
+  const order = (epoch: number) =>
+    shuffle ? new Rng((Math.imul(seed, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) >>> 0).permutation(samples.length) : samples.map((_, i) => i);
   return {
     batchesPerEpoch,
     async *epoch(epoch: number, start = 0): AsyncGenerator<Batch> {

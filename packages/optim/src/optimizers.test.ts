@@ -130,7 +130,15 @@ describe('optimiser state', () => {
     const wrong = tf.zeros([3]);
     const iterations = tf.scalar(0, 'int32');
     expect(() => sgd.loadState(new Map([['iterations', iterations]]), 'ckpt')).toThrow(/ckpt: missing tensor 'momentum\/w'/);
-    expect(() => sgd.loadState(new Map([['iterations', iterations], ['momentum/w', wrong]]), 'ckpt')).toThrow(/shape \[3\], expected \[2\]/);
+    expect(() =>
+      sgd.loadState(
+        new Map([
+          ['iterations', iterations],
+          ['momentum/w', wrong],
+        ]),
+        'ckpt',
+      ),
+    ).toThrow(/shape \[3\], expected \[2\]/);
     wrong.dispose();
     iterations.dispose();
     sgd.dispose();

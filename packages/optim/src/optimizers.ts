@@ -71,7 +71,10 @@ abstract class SlotOptimizer implements Optimizer {
     for (const slot of slotNames) {
       const byParam = new Map<string, tf.Variable>();
       for (const [name, param] of params) {
-        byParam.set(name, tf.tidy(() => tf.variable(tf.zerosLike(param), false, uniqueVariableName(`${prefix}/${slot}/${name}`))));
+        byParam.set(
+          name,
+          tf.tidy(() => tf.variable(tf.zerosLike(param), false, uniqueVariableName(`${prefix}/${slot}/${name}`))),
+        );
       }
       this.slots.set(slot, byParam);
     }

@@ -2,15 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { cp, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import {
-  FileFormatError,
-  disposeCheckpoint,
-  loadCheckpoint,
-  parseWithSchema,
-  readCheckpointManifest,
-  saveCheckpoint,
-  type RngState,
-} from '@autodeeplab/core';
+import { FileFormatError, disposeCheckpoint, loadCheckpoint, parseWithSchema, readCheckpointManifest, saveCheckpoint, type RngState } from '@autodeeplab/core';
 import type { Optimizer } from './optimizers.js';
 import { CHECKPOINT_DIR, HISTORY_DIR, MODEL_PREFIX, OPTIMIZER_PREFIX, historyCheckpointName, isHistoryCheckpointName } from './run-dir.js';
 import type { TrainableModel } from './types.js';
@@ -107,11 +99,7 @@ async function keepHistory(runDir: string, latest: string, step: number, keepLas
  * Loads a run checkpoint into `model` and `optimizers` and returns the run state. Every tensor must
  * be present with the right shape; errors name the checkpoint and the tensor.
  */
-export async function loadRunCheckpoint(
-  dir: string,
-  model: TrainableModel,
-  optimizers: Readonly<Record<string, Optimizer>>,
-): Promise<RunState> {
+export async function loadRunCheckpoint(dir: string, model: TrainableModel, optimizers: Readonly<Record<string, Optimizer>>): Promise<RunState> {
   const checkpoint = await loadCheckpoint(dir);
   const source = join(dir, 'model.json');
   try {

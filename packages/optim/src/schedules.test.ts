@@ -6,7 +6,7 @@ describe('schedules', () => {
     const lr = cosineSchedule({ max: 0.025, min: 0.001, total: 1000 });
     expect(lr(0)).toBeCloseTo(0.025, 12);
     expect(lr(500)).toBeCloseTo(0.013, 12);
-    expect(lr(250)).toBeCloseTo(0.001 + 0.024 * (1 + Math.SQRT1_2) / 2, 12);
+    expect(lr(250)).toBeCloseTo(0.001 + (0.024 * (1 + Math.SQRT1_2)) / 2, 12);
     expect(lr(1000)).toBeCloseTo(0.001, 12);
     expect(lr(2000)).toBeCloseTo(0.001, 12);
   });

@@ -123,13 +123,16 @@ describe('search loop (tiny model, cpu)', () => {
     const step = events.find((e) => e.type === 'step' && e.step === 5);
     expect(step).toMatchObject({ epoch: 1, stepInEpoch: 1, totalSteps: 9, learningRate: { arch: 0.05 } });
     if (step?.type === 'step') {
-      expect(step.learningRate.weights).toBeCloseTo(0.001 + (0.05 - 0.001) * (1 + Math.cos((Math.PI * 4) / 9)) / 2, 12);
+      expect(step.learningRate.weights).toBeCloseTo(0.001 + ((0.05 - 0.001) * (1 + Math.cos((Math.PI * 4) / 9))) / 2, 12);
       expect(step.etaSeconds).toBeGreaterThan(0);
       expect(step.imagesPerSecond).toBeGreaterThan(0);
     }
     const arch = events.find((e) => e.type === 'arch');
     expect(arch?.type === 'arch' && arch.parameters.alpha?.shape).toEqual([2, 3]);
-    const lines = (await readFile(join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(join(dir, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.type)).toEqual(types);
     model.dispose();
   });
@@ -137,7 +140,12 @@ describe('search loop (tiny model, cpu)', () => {
   it('lowers the loss and moves α and β away from uniform', async () => {
     const model = new TinySearchModel('learn');
     const events = await collect(
-      search({ model, data: sources(), runDir: runDir(), config: { epochs: 6, archStartEpoch: 2, weightLr: 0.1, archLr: 0.05, checkpointEvery: 0, validateEvery: 0 } }),
+      search({
+        model,
+        data: sources(),
+        runDir: runDir(),
+        config: { epochs: 6, archStartEpoch: 2, weightLr: 0.1, archLr: 0.05, checkpointEvery: 0, validateEvery: 0 },
+      }),
     );
     const losses = events.filter((e) => e.type === 'epoch').map((e) => e.meanLoss);
     expect(losses.at(-1)!).toBeLessThan(0.8 * losses[0]!);
@@ -238,7 +246,10 @@ describe('non-finite loss', () => {
     const data = sources();
     const events: RunEvent[] = [];
     await expect(
-      collect(search({ model, data: { ...data, trainA: poisoned(data.trainA, { epoch: 1, index: 2 }) }, runDir: dir, config: FAST }), (e) => void events.push(e)),
+      collect(
+        search({ model, data: { ...data, trainA: poisoned(data.trainA, { epoch: 1, index: 2 }) }, runDir: dir, config: FAST }),
+        (e) => void events.push(e),
+      ),
     ).rejects.toThrow(/the weight loss is NaN at step 6 \(epoch 1\)/);
     const error = events.at(-1);
     expect(error).toMatchObject({ type: 'error', step: 5, checkpoint: join(dir, 'checkpoint') });

@@ -52,7 +52,9 @@ describe('train loop', () => {
 
   it('reaches a clearly better validation mIoU than chance on the colour task', async () => {
     const model = new TinySearchModel('train-learn');
-    const events = await collect(train({ model, data: data(), numClasses: 3, runDir: runDir(), config: { epochs: 8, lr: 0.1, checkpointEvery: 0, validateEvery: 8 } }));
+    const events = await collect(
+      train({ model, data: data(), numClasses: 3, runDir: runDir(), config: { epochs: 8, lr: 0.1, checkpointEvery: 0, validateEvery: 8 } }),
+    );
     const validation = events.find((e) => e.type === 'validation');
     // Chance (uniform guessing over 3 classes) gives an IoU around 0.2.
     expect(validation?.type === 'validation' && validation.mIoU).toBeGreaterThan(0.5);

@@ -47,7 +47,10 @@ async function gradientsOf(model: TrainableModel, variables: ReadonlyMap<string,
 function clipInPlace(gradients: Map<string, tf.Tensor>, norm: number, clipNorm: number): void {
   const factor = clipNorm / norm;
   for (const [name, g] of gradients) {
-    gradients.set(name, tf.tidy(() => tf.mul(g, factor)));
+    gradients.set(
+      name,
+      tf.tidy(() => tf.mul(g, factor)),
+    );
     g.dispose();
   }
 }

@@ -42,9 +42,7 @@ export class SearchCell extends Module {
     ]);
     const outputs: tf.Tensor4D[] = [];
     for (let block = 1; block <= this.blocks; block++) {
-      const terms = this.edges
-        .filter((e) => e.block === block)
-        .map((e) => this.mixed[e.index]!.apply(states.get(e.input)!, weights[e.index]!));
+      const terms = this.edges.filter((e) => e.block === block).map((e) => this.mixed[e.index]!.apply(states.get(e.input)!, weights[e.index]!));
       const out = sum(terms);
       states.set(`block${block}`, out);
       outputs.push(out);

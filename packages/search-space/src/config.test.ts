@@ -12,7 +12,14 @@ describe('SearchSpaceConfigSchema', () => {
   });
 
   it('accepts a small search space', () => {
-    const config = parseSearchSpaceConfig({ layers: 3, blocks: 2, filterMultiplier: 4, scales: [4, 8, 16], ops: ['skip_connect', 'sep_conv_3x3'], numClasses: 2 });
+    const config = parseSearchSpaceConfig({
+      layers: 3,
+      blocks: 2,
+      filterMultiplier: 4,
+      scales: [4, 8, 16],
+      ops: ['skip_connect', 'sep_conv_3x3'],
+      numClasses: 2,
+    });
     expect(config.scales).toEqual([4, 8, 16]);
     expect(stemChannels(config)).toEqual([4, 8]);
   });

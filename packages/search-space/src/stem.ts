@@ -8,8 +8,9 @@ export class StemLayer extends Module {
 
   constructor(name: string, spec: { inChannels: number; outChannels: number; rng: Rng }) {
     super(name);
-    this.conv = this.addChild('conv', (n) =>
-      new Conv2d(n, { inChannels: spec.inChannels, outChannels: spec.outChannels, kernelSize: 3, stride: 2, rng: spec.rng }),
+    this.conv = this.addChild(
+      'conv',
+      (n) => new Conv2d(n, { inChannels: spec.inChannels, outChannels: spec.outChannels, kernelSize: 3, stride: 2, rng: spec.rng }),
     );
     this.bn = this.addChild('bn', (n) => new BatchNorm(n, { channels: spec.outChannels, affine: true }));
   }

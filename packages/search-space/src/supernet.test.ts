@@ -51,7 +51,7 @@ describe('Supernet parameters and β', () => {
     expect(weights.length + 2).toBe(net.parameters().length);
   });
 
-  it('normalises β by a softmax over each node\'s outgoing edges (boundary nodes included, no extra factor)', () => {
+  it("normalises β by a softmax over each node's outgoing edges (boundary nodes included, no extra factor)", () => {
     const logits = new Rng(11).normals(net.beta.size, 2);
     net.beta.assign(tf.tensor1d(logits));
     const normalised = net.normalizedBeta().dataSync();
@@ -70,7 +70,11 @@ describe('Supernet parameters and β', () => {
     }
     expect(nodes).toBe(1 + 2 + 3);
     const reference = tf.tidy(() => topology.normalizeBeta(net.beta as tf.Tensor1D).dataSync());
-    expect(Array.from(normalised).map((v, i) => v - reference[i]!).every((d) => Math.abs(d) < 1e-6)).toBe(true);
+    expect(
+      Array.from(normalised)
+        .map((v, i) => v - reference[i]!)
+        .every((d) => Math.abs(d) < 1e-6),
+    ).toBe(true);
   });
 });
 
@@ -99,7 +103,6 @@ describe('Supernet training step (wasm)', () => {
     tf.dispose([...grads.values(), x]);
     net.dispose();
   });
-
 
   it('keeps tf.memory().numTensors flat across steps', async () => {
     await initBackend({ backend: 'wasm' });

@@ -4,15 +4,7 @@ import { TrellisTopology, type Scale, type TrellisEdge } from '@autodeeplab/geno
 import { SearchASPP } from '@autodeeplab/heads';
 import { ReLUConvBN } from '@autodeeplab/ops';
 import { SearchCell, type EdgeWeights } from './cell.js';
-import {
-  blockChannels,
-  cellChannels,
-  nodeSize,
-  parseSearchSpaceConfig,
-  stemChannels,
-  type SearchSpaceConfig,
-  type SearchSpaceConfigInput,
-} from './config.js';
+import { blockChannels, cellChannels, nodeSize, parseSearchSpaceConfig, stemChannels, type SearchSpaceConfig, type SearchSpaceConfigInput } from './config.js';
 import { StemLayer } from './stem.js';
 import { chooseFastPath, createTrellisExecutor, type FastPath } from './fast/create.js';
 import type { SupernetParts, TrellisExecutor } from './fast/types.js';
@@ -164,17 +156,26 @@ export class Supernet extends Module implements SupernetParts {
       for (const { edge: e, inChannels } of incoming) {
         const down = e.direction === 'down';
         const spec = { inChannels, outChannels: f, kernelSize: down ? 3 : 1, stride: down ? 2 : 1, affine, rng } as const;
-        this.transitions.set(e.index, this.addChild(`edge_l${e.layer}_s${e.from}_to_s${e.to}`, (n) => new ReLUConvBN(n, spec)));
+        this.transitions.set(
+          e.index,
+          this.addChild(`edge_l${e.layer}_s${e.from}_to_s${e.to}`, (n) => new ReLUConvBN(n, spec)),
+        );
       }
       if (prevPrevChannels !== undefined) {
         const spec = { inChannels: prevPrevChannels, outChannels: f, kernelSize: 1, stride: 1, affine, rng } as const;
-        this.prevPrev.set(nodeKey(layer, scale), this.addChild(`prev_prev_l${layer}_s${scale}`, (n) => new ReLUConvBN(n, spec)));
+        this.prevPrev.set(
+          nodeKey(layer, scale),
+          this.addChild(`prev_prev_l${layer}_s${scale}`, (n) => new ReLUConvBN(n, spec)),
+        );
       }
       const cell = this.addChild(`cell_l${layer}_s${scale}`, (n) => new SearchCell(n, { blocks, channels: f, ops, affine, rng }));
       this.cells.set(nodeKey(layer, scale), cell);
     }
     for (const { scale, inChannels } of plan.heads) {
-      this.heads.set(scale, this.addChild(`head_s${scale}`, (n) => new SearchASPP(n, { inChannels, scale, numClasses, rng })));
+      this.heads.set(
+        scale,
+        this.addChild(`head_s${scale}`, (n) => new SearchASPP(n, { inChannels, scale, numClasses, rng })),
+      );
     }
   }
 
@@ -222,13 +223,14 @@ export class Supernet extends Module implements SupernetParts {
       throw new UserInputError(`Supernet.forward: expected an NHWC tensor with 3 channels, found shape [${x.shape}]`);
     }
     return tf.tidy(() => {
-      const nodes = (options.fused ?? this.fused)
-        ? this.executor(chooseFastPath(this.config.affine, options.stacked)).run(this, x, {
-            recompute: options.recompute ?? this.recompute,
-            replayBudgetBytes: options.replayBudgetBytes ?? this.replayBudgetBytes,
-            gradientTargets: options.gradientTargets,
-          })
-        : this.trellis(x);
+      const nodes =
+        (options.fused ?? this.fused)
+          ? this.executor(chooseFastPath(this.config.affine, options.stacked)).run(this, x, {
+              recompute: options.recompute ?? this.recompute,
+              replayBudgetBytes: options.replayBudgetBytes ?? this.replayBudgetBytes,
+              gradientTargets: options.gradientTargets,
+            })
+          : this.trellis(x);
       const [, height, width] = x.shape;
       const logits = [...this.heads].map(([scale, head]) => resizeBilinear(head.apply(nodes.get(scale)!), height, width));
       return logits.length === 1 ? logits[0]! : (tf.addN(logits) as tf.Tensor4D);

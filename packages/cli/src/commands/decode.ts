@@ -23,9 +23,7 @@ export function registerDecode(program: Command, ctx: CommandContext): void {
     .description('decode the architecture (genotype) from the saved α and β of a search, and draw it')
     .option('-o, --out <dir>', `where to write ${GENOTYPE_FILE} and the plots (default: <run-dir>/${DECODED_DIR})`)
     .option('--name <name>', 'a name stored in the genotype')
-    .addOption(
-      new Option('--strength <measure>', "edge strength for choosing a block's two inputs").choices(['softmax', 'logit']).default('softmax'),
-    )
+    .addOption(new Option('--strength <measure>', "edge strength for choosing a block's two inputs").choices(['softmax', 'logit']).default('softmax'))
     .option('--no-plots', 'skip the trellis, cell and α plots')
     .addHelpText(
       'after',

@@ -61,9 +61,7 @@ export function registerEval(program: Command, ctx: CommandContext): void {
       return;
     }
     printLine(ctx.io, `${result.dataset.name}: ${result.images} images, ${result.pixels} labelled pixels`);
-    ctx.io.stdout.write(
-      formatTable([['class', 'IoU %'], ...result.perClass.map((c) => [c.class, c.iou === null ? 'n/a' : Number((100 * c.iou).toFixed(2))])]),
-    );
+    ctx.io.stdout.write(formatTable([['class', 'IoU %'], ...result.perClass.map((c) => [c.class, c.iou === null ? 'n/a' : Number((100 * c.iou).toFixed(2))])]));
     printLine(ctx.io, `mIoU ${percent(result.mIoU)}   pixel accuracy ${percent(result.pixelAccuracy)}`);
   });
 }
@@ -91,7 +89,10 @@ export async function runEval(ctx: CommandContext, path: string, options: EvalFl
     const resize = (runConfig?.data as { evalTransforms?: { resize?: unknown } } | undefined)?.evalTransforms?.resize;
     const source = datasetBatchSource(data, {
       batchSize: options.batchSize,
-      transforms: { normalize: { mean: loaded.preprocessing.mean as never, std: loaded.preprocessing.std as never }, ...(resize ? { resize: resize as never } : {}) },
+      transforms: {
+        normalize: { mean: loaded.preprocessing.mean as never, std: loaded.preprocessing.std as never },
+        ...(resize ? { resize: resize as never } : {}),
+      },
       seed: 0,
       shuffle: false,
       dropLast: false,

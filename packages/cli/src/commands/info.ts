@@ -118,7 +118,7 @@ export async function runInfo(ctx: CommandContext, target: string, options: Info
   } else if (existsSync(target)) {
     const data = (await readConfigFile(target)) as Record<string, unknown> | null;
     if (!data || typeof data !== 'object') throw new UserInputError(`${target}: expected a genotype or a search config`);
-    searchSpace = 'searchSpace' in data ? data.searchSpace ?? {} : data;
+    searchSpace = 'searchSpace' in data ? (data.searchSpace ?? {}) : data;
   } else {
     throw new UserInputError(`'${target}' is not a built-in genotype (${builtinGenotypeNames().join(', ')}) nor an existing file or directory`);
   }

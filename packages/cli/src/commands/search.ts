@@ -151,7 +151,15 @@ export async function runSearch(ctx: CommandContext, options: SearchFlags): Prom
     trainA: train(split.trainA, 0),
     trainB: train(split.trainB, 1),
     ...(val
-      ? { val: datasetBatchSource(val, { batchSize: config.data.batchSize, transforms: config.data.evalTransforms, seed: config.seed, shuffle: false, dropLast: false }) }
+      ? {
+          val: datasetBatchSource(val, {
+            batchSize: config.data.batchSize,
+            transforms: config.data.evalTransforms,
+            seed: config.seed,
+            shuffle: false,
+            dropLast: false,
+          }),
+        }
       : {}),
   };
   for (const [name, source_] of Object.entries({ trainA: data.trainA, trainB: data.trainB })) {

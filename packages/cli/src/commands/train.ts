@@ -49,7 +49,7 @@ export function preprocessingOf(normalize: false | { mean: number[]; std: number
 export function registerTrain(program: Command, ctx: CommandContext): void {
   const command = program
     .command('train')
-    .description('train the network of a genotype (the paper\'s or a searched one) with a preset or a filter multiplier')
+    .description("train the network of a genotype (the paper's or a searched one) with a preset or a filter multiplier")
     .option('-c, --config <file>', 'run config, YAML or JSON (see the README for every field)')
     .option('-g, --genotype <paper|file>', "genotype: 'paper' or a genotype.json (overrides genotype)")
     .addOption(new Option('--preset <size>', 'network size: S (F=20), M (F=32), L (F=48) (overrides network.preset)').choices(['S', 'M', 'L']))

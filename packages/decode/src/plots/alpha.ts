@@ -23,9 +23,7 @@ export async function plotAlphaHeatmap(alpha: MatrixLike, options: AlphaPlotOpti
   const edges = cellEdges(blocks);
   const rows = readMatrix(alpha, edges.length, ops.length, 'α');
   const label = (block: number, input: string) => `block${block} ← ${input}`;
-  const values = edges.flatMap((e) =>
-    softmax(rows[e.index]!).map((w, k) => ({ edge: label(e.block, e.input), op: ops[k]!, weight: w })),
-  );
+  const values = edges.flatMap((e) => softmax(rows[e.index]!).map((w, k) => ({ edge: label(e.block, e.input), op: ops[k]!, weight: w })));
   const cell = options.markDecoded === false ? [] : decodeCell(rows, { ops, blocks, strength: options.strength ?? 'softmax' });
   const chosen = cell.flatMap((block, b) => block.map((br) => ({ edge: label(b + 1, br.input), op: br.op })));
   const max = Math.max(...values.map((v) => v.weight));

@@ -55,9 +55,7 @@ export async function plotCell(cell: readonly Block[], options: CellPlotOptions 
   const baseline = MARGIN + maxSpan * ARC_STEP + LABEL_FONT + BOX_H / 2;
   const xOf = (i: number) => MARGIN + BOX_W / 2 + i * SPACING;
 
-  const branches = cell.flatMap((block, b) =>
-    block.map((br, k) => ({ from: position.get(br.input)!, to: b + 2, op: br.op, key: `b${b + 1}.${k}` })),
-  );
+  const branches = cell.flatMap((block, b) => block.map((br, k) => ({ from: position.get(br.input)!, to: b + 2, op: br.op, key: `b${b + 1}.${k}` })));
   // Attachment points on the top side: outgoing arcs on the right half (longest leftmost, so arcs
   // nest), incoming arcs on the left half (longest rightmost).
   const outX = new Map<string, number>();

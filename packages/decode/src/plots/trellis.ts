@@ -64,9 +64,7 @@ export async function plotTrellis(beta: VectorLike | null, path: readonly Scale[
     grid: false,
   };
   const probability = p === null ? null : path.reduce((acc, s, l) => acc * p[topology.edge(l, full[l]!, s)!.index]!, 1);
-  const title =
-    options.title ??
-    (p === null ? 'Decoded path' : `Trellis: edges by normalised β, decoded path in red (p = ${probability!.toExponential(3)})`);
+  const title = options.title ?? (p === null ? 'Decoded path' : `Trellis: edges by normalised β, decoded path in red (p = ${probability!.toExponential(3)})`);
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,

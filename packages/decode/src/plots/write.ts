@@ -49,7 +49,7 @@ export async function writePlots(dir: string, input: WritePlotsInput): Promise<W
   const config = parseWithSchema(
     PlotConfigSchema,
     { ...(genotype.search?.config ?? {}), ...(input.config ?? {}) },
-    'plot config (the genotype\'s search.config and the config given)',
+    "plot config (the genotype's search.config and the config given)",
   );
   const layers = genotype.path.length;
   if (config.layers !== undefined && config.layers !== layers) {

@@ -34,7 +34,14 @@ export function convBackpropInput(P: Prims, dy: TensorInfo, filter: TensorInfo, 
   let upW = g.outW;
   if (g.sh > 1 || g.sw > 1) {
     const r6 = P.reshape(dy, [g.batch, g.outH, 1, g.outW, 1, dyC]);
-    const p6 = P.pad(r6, [[0, 0], [0, 0], [0, g.sh - 1], [0, 0], [0, g.sw - 1], [0, 0]]);
+    const p6 = P.pad(r6, [
+      [0, 0],
+      [0, 0],
+      [0, g.sh - 1],
+      [0, 0],
+      [0, g.sw - 1],
+      [0, 0],
+    ]);
     P.dispose(r6);
     upH = g.outH * g.sh;
     upW = g.outW * g.sw;
@@ -98,16 +105,35 @@ export function conv2dBackpropFilter(P: Prims, x: TensorInfo, dy: TensorInfo, g:
   let grad: TensorInfo; // [C, kh, kw, Co]
   if (g.sw === 1) {
     const wp = g.inW + g.padLeft + right;
-    const xp = P.pad(xT, [[0, 0], [0, 0], [g.padLeft, right], [0, 0]]);
+    const xp = P.pad(xT, [
+      [0, 0],
+      [0, 0],
+      [g.padLeft, right],
+      [0, 0],
+    ]);
     const input = P.reshape(xp, [g.inC, g.inH, 1, wp * g.batch]);
     P.dispose(xp);
     const columns: TensorInfo[] = [];
     for (let q = 0; q < g.kw; q++) {
       // Column q: dy shifted right by q·dw inside the padded width.
-      const shifted = P.pad(dyT, [[0, 0], [q * g.dw, wp - g.outW - q * g.dw], [0, 0], [0, 0]]);
+      const shifted = P.pad(dyT, [
+        [0, 0],
+        [q * g.dw, wp - g.outW - q * g.dw],
+        [0, 0],
+        [0, 0],
+      ]);
       const f = P.reshape(shifted, [g.outH, 1, wp * g.batch, g.outC]);
       P.dispose(shifted);
-      const col = P.conv2d(input, f, [g.dh, 1], [g.sh, 1], [[g.padTop, bottom], [0, 0]]);
+      const col = P.conv2d(
+        input,
+        f,
+        [g.dh, 1],
+        [g.sh, 1],
+        [
+          [g.padTop, bottom],
+          [0, 0],
+        ],
+      );
       P.dispose(f);
       columns.push(keepLeading(P, col, g.kh, 1));
     }
@@ -119,7 +145,16 @@ export function conv2dBackpropFilter(P: Prims, x: TensorInfo, dy: TensorInfo, g:
       for (const c of columns) P.dispose(c);
     }
   } else {
-    const full = P.conv2d(xT, dyT, [g.dh, g.dw], [g.sh, g.sw], [[g.padTop, bottom], [g.padLeft, right]]);
+    const full = P.conv2d(
+      xT,
+      dyT,
+      [g.dh, g.dw],
+      [g.sh, g.sw],
+      [
+        [g.padTop, bottom],
+        [g.padLeft, right],
+      ],
+    );
     grad = keepLeading(P, full, g.kh, g.kw);
   }
   P.dispose(xT);
@@ -153,7 +188,16 @@ export function depthwiseBackpropFilter(P: Prims, x: TensorInfo, dy: TensorInfo,
   const dyT = P.transpose(dy, [1, 2, 0, 3]); // [Ho, Wo, N, C·M]
   const f = P.reshape(dyT, [g.outH, g.outW, channels, 1]);
   P.dispose(dyT);
-  const full = P.depthwise(input, f, [g.dh, g.dw], [g.sh, g.sw], [[g.padTop, bottom], [g.padLeft, right]]);
+  const full = P.depthwise(
+    input,
+    f,
+    [g.dh, g.dw],
+    [g.sh, g.sw],
+    [
+      [g.padTop, bottom],
+      [g.padLeft, right],
+    ],
+  );
   P.dispose(input);
   P.dispose(f);
   const taps = keepLeading(P, full, g.kh, g.kw); // [1, kh, kw, N·C·M]

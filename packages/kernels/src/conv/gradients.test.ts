@@ -75,9 +75,7 @@ function makeData(c: Case, seed: number): Data {
 }
 
 function forward(c: Case, x: tf.Tensor4D, f: tf.Tensor4D): tf.Tensor4D {
-  return c.depthwise
-    ? tf.depthwiseConv2d(x, f, c.stride, c.pad, 'NHWC', c.dilation)
-    : tf.conv2d(x, f, c.stride, c.pad, 'NHWC', c.dilation);
+  return c.depthwise ? tf.depthwiseConv2d(x, f, c.stride, c.pad, 'NHWC', c.dilation) : tf.conv2d(x, f, c.stride, c.pad, 'NHWC', c.dilation);
 }
 
 interface Result {
@@ -162,8 +160,7 @@ function maxAbs(a: Float32Array): number {
   return m;
 }
 
-const label = (c: Case) =>
-  `${c.depthwise ? 'depthwise' : 'conv'} k${c.k} s${c.stride} d${c.dilation} ${c.pad} ${c.h}x${c.w}${c.mult ? ` ×${c.mult}` : ''}`;
+const label = (c: Case) => `${c.depthwise ? 'depthwise' : 'conv'} k${c.k} s${c.stride} d${c.dilation} ${c.pad} ${c.h}x${c.w}${c.mult ? ` ×${c.mult}` : ''}`;
 
 describe('convolution gradients', () => {
   const cpuResults = new Map<Case, Result>();

@@ -20,14 +20,7 @@ const toNHWC = (t: Tensor4D): Tensor4D => tf.transpose(t, [0, 2, 3, 1]);
 const toNCHW = (t: Tensor4D): Tensor4D => tf.transpose(t, [0, 3, 1, 2]);
 
 /** Runs a dilated-gradient computation in NHWC whatever the data format, freeing every intermediate. */
-function dilatedGrad(
-  x: Tensor4D,
-  filter: Tensor4D,
-  dy: Tensor4D,
-  attrs: ConvAttrs,
-  depthwise: boolean,
-  which: 'x' | 'filter',
-): Tensor {
+function dilatedGrad(x: Tensor4D, filter: Tensor4D, dy: Tensor4D, attrs: ConvAttrs, depthwise: boolean, which: 'x' | 'filter'): Tensor {
   return tf.tidy(() => {
     const nchw = attrs.dataFormat === 'NCHW';
     const xs = nchw ? toNHWC(x) : x;
@@ -64,11 +57,21 @@ export const conv2DGradConfig: GradConfig = {
       return {
         x: () =>
           tf.engine().runKernel('Conv2DBackpropInput', { dy: dy4, filter }, {
-            strides, pad, dataFormat, dimRoundingMode, dilations, inputShape: x.shape,
+            strides,
+            pad,
+            dataFormat,
+            dimRoundingMode,
+            dilations,
+            inputShape: x.shape,
           } as unknown as NamedAttrMap) as Tensor,
         filter: () =>
           tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dy4 }, {
-            strides, pad, dataFormat, dimRoundingMode, dilations, filterShape: filter.shape,
+            strides,
+            pad,
+            dataFormat,
+            dimRoundingMode,
+            dilations,
+            filterShape: filter.shape,
           } as unknown as NamedAttrMap) as Tensor,
       };
     }
@@ -78,7 +81,6 @@ export const conv2DGradConfig: GradConfig = {
     };
   },
 };
-
 
 export const depthwiseConv2dNativeGradConfig: GradConfig = {
   kernelName: 'DepthwiseConv2dNative',
@@ -94,11 +96,19 @@ export const depthwiseConv2dNativeGradConfig: GradConfig = {
       return {
         x: () =>
           tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dy4, filter }, {
-            strides, pad, dilations, dimRoundingMode, inputShape: x.shape,
+            strides,
+            pad,
+            dilations,
+            dimRoundingMode,
+            inputShape: x.shape,
           } as unknown as NamedAttrMap) as Tensor,
         filter: () =>
           tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy: dy4 }, {
-            strides, pad, dilations, dimRoundingMode, filterShape: filter.shape,
+            strides,
+            pad,
+            dilations,
+            dimRoundingMode,
+            filterShape: filter.shape,
           } as unknown as NamedAttrMap) as Tensor,
       };
     }

@@ -14,13 +14,7 @@ import { forEachValidTap, heapStrides } from './valid-taps.js';
  * one call per tap and image, each reducing all valid rows × columns. `out` must be zero on entry.
  * Offsets are byte offsets into the memory `tapReduce` is bound to.
  */
-export function depthwiseFilterGradSimd(
-  tapReduce: TapReduce,
-  xOffset: number,
-  dyOffset: number,
-  outOffset: number,
-  g: ConvGeometry,
-): void {
+export function depthwiseFilterGradSimd(tapReduce: TapReduce, xOffset: number, dyOffset: number, outOffset: number, g: ConvGeometry): void {
   const C = g.inC;
   const { xRow, xImage, dyRow, dyImage } = heapStrides(g, C, C);
   forEachValidTap(g, ({ p, q, shiftH, shiftW, i0, i1, j0, j1 }) => {

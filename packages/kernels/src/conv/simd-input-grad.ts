@@ -27,9 +27,16 @@ export function convInputGradSimd(tapOuter: TapOuterStrided, dyOffset: number, f
         dyOffset + 4 * (n * dyImage + i * dyRow + j0 * co),
         w,
         dxOffset + 4 * (n * xImage + (i * g.sh + shiftH) * xRow + (j0 * g.sw + shiftW) * ci),
-        1, 0, 0,
-        co, 4, 4 * ci,
-        pixels, 4 * ci, 4 * co, 4 * g.sw * ci,
+        1,
+        0,
+        0,
+        co,
+        4,
+        4 * ci,
+        pixels,
+        4 * ci,
+        4 * co,
+        4 * g.sw * ci,
       );
     // Whole rows at stride 1: consecutive rows are one run of pixels in both dy and dx (and whole
     // images too when every row is valid and the sizes agree).

@@ -10,13 +10,7 @@ import { groupShape, type BatchNormAttrs } from './batch-normalize.js';
  * `channelAffine` on the heap, elsewhere plain loops with float64 sums.
  */
 
-function batchNormalizeGradSimd(
-  { k, b }: HeapSimd,
-  dy: TensorInfo,
-  y: TensorInfo,
-  invInfo: TensorInfo,
-  [g, p, c]: [number, number, number],
-): TensorInfo {
+function batchNormalizeGradSimd({ k, b }: HeapSimd, dy: TensorInfo, y: TensorInfo, invInfo: TensorInfo, [g, p, c]: [number, number, number]): TensorInfo {
   const dxInfo = b.makeOutput([...y.shape], 'float32');
   // Rows: ones, Σ dy, Σ dy·y, −inv·mean(dy·y), −inv·mean(dy).
   const work = heapWorkspace(b, 5, c);

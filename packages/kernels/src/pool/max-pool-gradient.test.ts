@@ -5,7 +5,11 @@ import { useBackend } from '../testing/backend.js';
 /** Gradient of sum(maxPool(x)) for a 3×3 'same' pool: each output routes 1 to its window's maximum. */
 function poolGradient(values: number[], shape: [number, number, number, number], stride: 1 | 2): number[] {
   return tf.tidy(() =>
-    Array.from(tf.grad((x: tf.Tensor) => tf.sum(tf.maxPool(x as tf.Tensor4D, 3, stride, 'same')))(tf.tensor4d(values, shape)).dataSync()),
+    Array.from(
+      tf
+        .grad((x: tf.Tensor) => tf.sum(tf.maxPool(x as tf.Tensor4D, 3, stride, 'same')))(tf.tensor4d(values, shape))
+        .dataSync(),
+    ),
   );
 }
 
@@ -24,7 +28,7 @@ describe('MaxPool gradient', () => {
   }
 
   it('agrees between wasm and cpu on random inputs of both signs', async () => {
-    const values = Array.from({ length: 2 * 7 * 6 * 3 }, (_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1 - 0.6);
+    const values = Array.from({ length: 2 * 7 * 6 * 3 }, (_, i) => ((Math.sin(i * 12.9898) * 43758.5453) % 1) - 0.6);
     await useBackend('cpu');
     const cpu = poolGradient(values, [2, 7, 6, 3], 2);
     await useBackend('wasm');

@@ -22,10 +22,16 @@ const avgPoolGrad: KernelFunc = (args) => {
   const filter = backend.makeOutput([kh, kw, c, 1], 'float32');
   backend.typedArrayFromHeap(filter).fill(1 / (kh * kw));
   try {
-    return kernelPrims(backend as unknown as KernelBackend, 'wasm').depthwise(dy, filter, [1, 1], [1, 1], [
-      [kh - 1 - top, kh - 1 - bottom],
-      [kw - 1 - left, kw - 1 - right],
-    ]);
+    return kernelPrims(backend as unknown as KernelBackend, 'wasm').depthwise(
+      dy,
+      filter,
+      [1, 1],
+      [1, 1],
+      [
+        [kh - 1 - top, kh - 1 - bottom],
+        [kw - 1 - left, kw - 1 - right],
+      ],
+    );
   } finally {
     backend.disposeData(filter.dataId);
   }

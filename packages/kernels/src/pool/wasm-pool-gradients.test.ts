@@ -22,7 +22,9 @@ function poolGradient(pool: Pool, x: Float32Array, c: Case, weights: 'ones' | 'r
     const f = (t: tf.Tensor4D) => (pool === 'max' ? tf.maxPool(t, c.size, c.stride, c.pad) : tf.avgPool(t, c.size, c.stride, c.pad));
     const y = f(input);
     const r = weights === 'ones' ? tf.onesLike(y) : tf.tensor(new TestRandom(3).normals(y.size), y.shape);
-    return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t as tf.Tensor4D), r)))(input).dataSync() as Float32Array;
+    return tf
+      .grad((t: tf.Tensor) => tf.sum(tf.mul(f(t as tf.Tensor4D), r)))(input)
+      .dataSync() as Float32Array;
   });
 }
 

@@ -43,8 +43,34 @@ const SIMD_CASES: Case[] = [
   { n: 2, h: 6, w: 5, ci: 9, co: 8, k: 1, stride: 2, dilation: 1, pad: 'same' },
   { n: 2, h: 7, w: 6, ci: 8, co: 8, k: 1, stride: 1, dilation: 1, pad: 'same' },
   { n: 2, h: 5, w: 5, ci: 64, co: 64, k: 3, stride: 1, dilation: 1, pad: 'same' },
-  { n: 2, h: 5, w: 5, ci: 20, co: 36, k: 3, stride: 2, dilation: 1, pad: [[1, 2], [0, 1]] },
-  { n: 1, h: 9, w: 8, ci: 7, co: 12, k: 3, stride: 1, dilation: 2, pad: [[2, 0], [3, 1]] },
+  {
+    n: 2,
+    h: 5,
+    w: 5,
+    ci: 20,
+    co: 36,
+    k: 3,
+    stride: 2,
+    dilation: 1,
+    pad: [
+      [1, 2],
+      [0, 1],
+    ],
+  },
+  {
+    n: 1,
+    h: 9,
+    w: 8,
+    ci: 7,
+    co: 12,
+    k: 3,
+    stride: 1,
+    dilation: 2,
+    pad: [
+      [2, 0],
+      [3, 1],
+    ],
+  },
   // Wide and tall enough that each tap is split into several calls (row blocks).
   { n: 1, h: 24, w: 64, ci: 32, co: 64, k: 3, stride: 1, dilation: 1, pad: 'same' },
 ];

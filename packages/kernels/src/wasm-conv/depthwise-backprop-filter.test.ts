@@ -92,9 +92,7 @@ function compare(c: Case, seed: number): { got: Float32Array; want: Float64Array
   const f = tf.tensor4d(rng.normals(c.k * c.k * c.c * c.mult), [c.k, c.k, c.c, c.mult]);
   const dy = tf.tensor4d(dyv, [c.n, ho, wo, c.c * c.mult]);
   const before = tf.memory().numTensors;
-  const df = tf.grad((filter: tf.Tensor) =>
-    tf.sum(tf.mul(tf.depthwiseConv2d(x, filter as tf.Tensor4D, c.stride as 1 | 2, c.pad, 'NHWC', c.dilation), dy)),
-  )(f);
+  const df = tf.grad((filter: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(x, filter as tf.Tensor4D, c.stride as 1 | 2, c.pad, 'NHWC', c.dilation), dy)))(f);
   const got = df.dataSync() as Float32Array;
   df.dispose();
   expect(tf.memory().numTensors).toBe(before);
@@ -114,8 +112,7 @@ function expectClose(got: Float32Array, want: Float64Array): void {
   }
 }
 
-const label = (c: Case) =>
-  `[${c.n},${c.h},${c.w},${c.c}] ×${c.mult} k${c.k} s${c.stride} d${c.dilation} ${c.pad}`;
+const label = (c: Case) => `[${c.n},${c.h},${c.w},${c.c}] ×${c.mult} k${c.k} s${c.stride} d${c.dilation} ${c.pad}`;
 
 describe('wasm depthwise filter gradient', () => {
   useWasmWithLeakCheck();

@@ -73,7 +73,16 @@ const BACKEND_CASES: Case[] = [
   { shape: [2, 6, 6, 8], filter: [1, 1, 8, 6] },
   { shape: [2, 6, 6, 8], filter: [3, 3, 8, 8] },
   { shape: [2, 7, 7, 8], filter: [1, 1, 8, 8], stride: 2 },
-  { shape: [1, 5, 5, 4], filter: [1, 1, 4, 8], pad: [[0, 0], [1, 0], [0, 1], [0, 0]] },
+  {
+    shape: [1, 5, 5, 4],
+    filter: [1, 1, 4, 8],
+    pad: [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [0, 0],
+    ],
+  },
 ];
 
 describe('wasm pointwise Conv2D', () => {

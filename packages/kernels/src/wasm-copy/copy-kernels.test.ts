@@ -52,7 +52,7 @@ describe('copyBox', () => {
 });
 
 describe('wasm copy kernels', () => {
-  it('slice and split give the cpu backend\'s results, on float32, int32 and bool tensors', async () => {
+  it("slice and split give the cpu backend's results, on float32, int32 and bool tensors", async () => {
     const rng = new TestRandom(3);
     const cases = Array.from({ length: 40 }, () => randomBox(rng));
     const run = async (backend: 'cpu' | 'wasm') => {
@@ -60,7 +60,10 @@ describe('wasm copy kernels', () => {
       return cases.map(({ shape, begin, size }, i) =>
         tf.tidy(() => {
           const n = shape.reduce((a, b) => a * b, 1);
-          const x = tf.tensor(Float32Array.from({ length: n }, (_, k) => k * 0.25 - i), shape);
+          const x = tf.tensor(
+            Float32Array.from({ length: n }, (_, k) => k * 0.25 - i),
+            shape,
+          );
           const axis = i % shape.length;
           const pieces = shape[axis]! > 1 ? [1, shape[axis]! - 1] : [1];
           return {
@@ -77,7 +80,7 @@ describe('wasm copy kernels', () => {
     expect(wasm).toEqual(reference);
   });
 
-  it('concat gives the cpu backend\'s results on every axis, for float32, int32 and bool, rows short and long, empty inputs', async () => {
+  it("concat gives the cpu backend's results on every axis, for float32, int32 and bool, rows short and long, empty inputs", async () => {
     const rng = new TestRandom(11);
     const cases = Array.from({ length: 40 }, (_, i) => {
       const rank = 1 + rng.int(4);
@@ -97,7 +100,12 @@ describe('wasm copy kernels', () => {
       await useBackend(backend);
       return cases.map(({ shapes, axis }, i) =>
         tf.tidy(() => {
-          const xs = shapes.map((s, k) => tf.tensor(Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, (_, j) => j * 0.5 - k - i), s));
+          const xs = shapes.map((s, k) =>
+            tf.tensor(
+              Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, (_, j) => j * 0.5 - k - i),
+              s,
+            ),
+          );
           const y = (t: tf.Tensor[]) => tf.concat(t, axis);
           return {
             shape: y(xs).shape,

@@ -93,9 +93,7 @@ export const loopWhileDecremented = (i: number): number[] => [...decrement(i), .
 /** Branches back to the enclosing loop while local[i] < local[limit] (unsigned). */
 export const repeatWhileBelow = (i: number, limit: number): number[] => [...get(i), ...get(limit), ...op.i32LtU, ...op.brIf(0)];
 /** Pushes "local[limit] − local[i] ≥ k" (unsigned): whether a block of k more bytes fits. */
-export const remainingAtLeast = (limit: number, i: number, k: number): number[] => [
-  ...get(limit), ...get(i), ...op.i32Sub, ...op.i32Const(k), ...op.i32GeU,
-];
+export const remainingAtLeast = (limit: number, i: number, k: number): number[] => [...get(limit), ...get(i), ...op.i32Sub, ...op.i32Const(k), ...op.i32GeU];
 
 type ValueType = typeof I32 | typeof V128;
 
@@ -110,7 +108,10 @@ export class FunctionBuilder<P extends string> {
   private readonly names: string[];
   private readonly localTypes: ValueType[] = [];
 
-  constructor(readonly exportName: string, params: readonly P[]) {
+  constructor(
+    readonly exportName: string,
+    params: readonly P[],
+  ) {
     this.param = Object.fromEntries(params.map((name, i) => [name, i])) as Record<P, number>;
     this.names = [...params];
   }
@@ -140,7 +141,7 @@ export class FunctionBuilder<P extends string> {
   encode(code: readonly number[]): number[] {
     const groups: number[] = [];
     let runs = 0;
-    for (let i = 0; i < this.localTypes.length; ) {
+    for (let i = 0; i < this.localTypes.length;) {
       let j = i;
       while (j < this.localTypes.length && this.localTypes[j] === this.localTypes[i]) j++;
       groups.push(...uleb(j - i), this.localTypes[i]!);

@@ -16,8 +16,12 @@ export function copyRunsFunction(): AssembledFunction {
   const get = op.localGet;
   return assemble(f, [
     ...op.loop,
-    ...get(dst), ...get(src), ...get(nBytes), ...op.memoryCopy,
-    ...addLocal(src, srcStride), ...addLocal(dst, dstStride),
+    ...get(dst),
+    ...get(src),
+    ...get(nBytes),
+    ...op.memoryCopy,
+    ...addLocal(src, srcStride),
+    ...addLocal(dst, dstStride),
     ...loopWhileDecremented(count),
     ...op.end,
     ...op.end,

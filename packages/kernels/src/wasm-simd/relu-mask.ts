@@ -17,11 +17,17 @@ export function reluMaskFunction(): AssembledFunction {
   const { localGet: get, localSet: set } = op;
   const at = (ptr: number) => [...get(ptr), ...get(i), ...op.i32Add, ...op.v128Load(0)];
   return assemble(f, [
-    ...op.f32ConstZero, ...op.f32x4Splat, ...set(zero),
+    ...op.f32ConstZero,
+    ...op.f32x4Splat,
+    ...set(zero),
     ...op.loop,
-    ...get(out), ...get(i), ...op.i32Add,
+    ...get(out),
+    ...get(i),
+    ...op.i32Add,
     ...at(dy),
-    ...at(x), ...get(zero), ...op.f32x4Gt,
+    ...at(x),
+    ...get(zero),
+    ...op.f32x4Gt,
     ...op.v128And,
     ...op.v128Store(0),
     ...addConst(i, 16),

@@ -48,13 +48,23 @@ export function tapReduceFunction(): AssembledFunction {
 
   /** The row/column double loop around `body` (which reads xPixel, dyPixel), for the channels at offset c. */
   const rowsAndCols = (body: number[]): number[] => [
-    ...get(X), ...get(C), ...op.i32Add, ...set(XR),
-    ...get(DY), ...get(C), ...op.i32Add, ...set(DR),
-    ...get(ROWS), ...set(R),
+    ...get(X),
+    ...get(C),
+    ...op.i32Add,
+    ...set(XR),
+    ...get(DY),
+    ...get(C),
+    ...op.i32Add,
+    ...set(DR),
+    ...get(ROWS),
+    ...set(R),
     ...op.loop,
-    ...get(XR), ...set(XP),
-    ...get(DR), ...set(DP),
-    ...get(COLS), ...set(J),
+    ...get(XR),
+    ...set(XP),
+    ...get(DR),
+    ...set(DP),
+    ...get(COLS),
+    ...set(J),
     ...op.loop,
     ...body,
     ...addLocal(XP, XCS),
@@ -68,27 +78,41 @@ export function tapReduceFunction(): AssembledFunction {
   ];
   /** v = v + x[xPixel + off] · dy[dyPixel + off] */
   const mac = (v: number, off: number) => [
-    ...get(v), ...get(XP), ...op.v128Load(off), ...get(DP), ...op.v128Load(off), ...op.f32x4Mul, ...op.f32x4Add, ...set(v),
+    ...get(v),
+    ...get(XP),
+    ...op.v128Load(off),
+    ...get(DP),
+    ...op.v128Load(off),
+    ...op.f32x4Mul,
+    ...op.f32x4Add,
+    ...set(v),
   ];
   const accAddr = [...get(ACC), ...get(C), ...op.i32Add];
   const eight = [
-    ...accAddr, ...op.v128Load(0), ...set(V0),
-    ...accAddr, ...op.v128Load(16), ...set(V1),
+    ...accAddr,
+    ...op.v128Load(0),
+    ...set(V0),
+    ...accAddr,
+    ...op.v128Load(16),
+    ...set(V1),
     ...rowsAndCols([...mac(V0, 0), ...mac(V1, 16)]),
-    ...accAddr, ...get(V0), ...op.v128Store(0),
-    ...accAddr, ...get(V1), ...op.v128Store(16),
+    ...accAddr,
+    ...get(V0),
+    ...op.v128Store(0),
+    ...accAddr,
+    ...get(V1),
+    ...op.v128Store(16),
     ...addConst(C, 32),
   ];
-  const four = [
-    ...accAddr, ...op.v128Load(0), ...set(V0),
-    ...rowsAndCols(mac(V0, 0)),
-    ...accAddr, ...get(V0), ...op.v128Store(0),
-    ...addConst(C, 16),
-  ];
+  const four = [...accAddr, ...op.v128Load(0), ...set(V0), ...rowsAndCols(mac(V0, 0)), ...accAddr, ...get(V0), ...op.v128Store(0), ...addConst(C, 16)];
   return assemble(f, [
     ...op.loop,
     ...remainingAtLeast(CB, C, 32),
-    ...op.if, ...eight, ...op.else, ...four, ...op.end,
+    ...op.if,
+    ...eight,
+    ...op.else,
+    ...four,
+    ...op.end,
     ...repeatWhileBelow(C, CB),
     ...op.end,
     ...op.end,

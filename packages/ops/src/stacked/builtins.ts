@@ -24,12 +24,18 @@ export function stackSepConv(ops: readonly Op[], input: StackInput): StackOutput
   const pw1 = ops.map((o) => o.pw1.kernel as tf.Tensor4D);
   const pw2 = ops.map((o) => o.pw2.kernel as tf.Tensor4D);
   // dw1 with channel multiplier E: output channel c·E + e is edge e's depthwise output of channel c.
-  const dw1 = stackKernels(ops.map((o) => o.dw1.kernel as tf.Tensor4D), 3);
+  const dw1 = stackKernels(
+    ops.map((o) => o.dw1.kernel as tf.Tensor4D),
+    3,
+  );
   const depthwise: ConvolutionSpec = { dilation, depthwise: true };
   let h = convolve(input, input.relu(), dw1, depthwise);
   h = perEdge ? perEdgePointwise(input, channelToEdgeMajor(h, ops.length), pw1) : convolve(input, h, blockDiagonal(pw1, 'channel-major'), POINTWISE);
   h = tf.relu(batchNormalize(h, { groups, epsilon: first.bn1.epsilon }));
-  const dw2 = stackKernels(ops.map((o) => o.dw2.kernel as tf.Tensor4D), 2);
+  const dw2 = stackKernels(
+    ops.map((o) => o.dw2.kernel as tf.Tensor4D),
+    2,
+  );
   h = convolve(input, h, dw2, depthwise);
   h = perEdge ? perEdgePointwise(input, h, pw2) : convolve(input, h, blockDiagonal(pw2, 'edge-major'), POINTWISE);
   return { y: batchNormalize(h, { groups, epsilon: first.bn2.epsilon }), shared: false };
@@ -43,7 +49,10 @@ export function stackDilConv(ops: readonly Op[], input: StackInput): StackOutput
   if (!ops.every((o) => o.conv.spec.stride === 1 && o.conv.spec.kernelSize === kernelSize && o.conv.spec.rate === rate && !o.bn.gamma)) {
     return undefined;
   }
-  const kernel = stackKernels(ops.map((o) => o.conv.kernel as tf.Tensor4D), 3);
+  const kernel = stackKernels(
+    ops.map((o) => o.conv.kernel as tf.Tensor4D),
+    3,
+  );
   // A direct dilated conv: @autodeeplab/kernels registers its gradient, and on wasm it is faster than
   // the space-to-batch form that AtrousConv2d uses.
   const h = convolve(input, input.relu(), kernel, { dilation: rate, heavy: true });

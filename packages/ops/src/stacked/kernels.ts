@@ -32,10 +32,16 @@ export function blockDiagonal(kernels: readonly tf.Tensor4D[], input: 'edge-majo
   const c = kernels[0]!.shape[2];
   if (e === 1) return kernels[0]!;
   if (input === 'edge-major') {
-    const stacked = tf.concat(kernels.map((k) => tf.reshape(k, [1, c, 1, c])), 0); // [E, C, 1, C]
+    const stacked = tf.concat(
+      kernels.map((k) => tf.reshape(k, [1, c, 1, c])),
+      0,
+    ); // [E, C, 1, C]
     return tf.reshape(tf.mul(stacked, diagonalMask(e, [e, 1, e, 1])), [1, 1, e * c, e * c]);
   }
-  const stacked = tf.concat(kernels.map((k) => tf.reshape(k, [c, 1, 1, c])), 1); // [C, E, 1, C]
+  const stacked = tf.concat(
+    kernels.map((k) => tf.reshape(k, [c, 1, 1, c])),
+    1,
+  ); // [C, E, 1, C]
   return tf.reshape(tf.mul(stacked, diagonalMask(e, [1, e, e, 1])), [1, 1, c * e, e * c]);
 }
 
@@ -48,7 +54,10 @@ function stackOuter(kernels: readonly tf.Tensor[]): tf.Tensor3D {
   const shape = kernels[0]!.shape;
   const last = shape[shape.length - 1]!;
   const inner = kernels[0]!.size / last;
-  return concatSliceGrad(kernels.map((k) => tf.reshape(k, [1, inner, last]) as tf.Tensor3D), 0);
+  return concatSliceGrad(
+    kernels.map((k) => tf.reshape(k, [1, inner, last]) as tf.Tensor3D),
+    0,
+  );
 }
 
 /**
@@ -161,4 +170,3 @@ export function convolution(x: tf.Tensor4D, filter: tf.Tensor4D, spec: Convoluti
 export function convolve(input: StackInput, x: tf.Tensor4D, filter: tf.Tensor4D, spec: ConvolutionSpec): tf.Tensor4D {
   return input.convolve ? input.convolve(x, filter, spec) : convolution(x, filter, spec);
 }
-

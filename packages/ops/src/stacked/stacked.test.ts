@@ -59,7 +59,9 @@ describe('batchNormalize', () => {
         for (let i = 0; i < y.length; i++) s += y[i]! * r[i]!;
         return s;
       };
-      const analytic = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(batchNormalize(t as tf.Tensor4D, { groups }), rt)))(x).dataSync();
+      const analytic = tf
+        .grad((t: tf.Tensor) => tf.sum(tf.mul(batchNormalize(t as tf.Tensor4D, { groups }), rt)))(x)
+        .dataSync();
       const base = x.dataSync();
       const h = 1e-2;
       for (let i = 0; i < base.length; i++) {
@@ -142,12 +144,20 @@ it('concatSliceGrad has the gradient of tf.concat (2 and 5 inputs), on every axi
 it('stackKernels equals tf.concat on the input- and output-channel axes, values and gradients, small and large stacks', () => {
   // Rows of the split (see SMALL_STACK_ROWS): outer-axis path for [10, 5, 24, 24] (6,000), [10, 5, 300, 1]
   // on axis 3 (75,000) and [10, 11, 4, 1] on both axes (4,840 and 1,210); plain concat for the others.
-  for (const [e, k, c, d] of [[10, 5, 24, 24], [3, 3, 4, 4], [10, 5, 300, 1], [10, 11, 4, 1]] as const) {
+  for (const [e, k, c, d] of [
+    [10, 5, 24, 24],
+    [3, 3, 4, 4],
+    [10, 5, 300, 1],
+    [10, 11, 4, 1],
+  ] as const) {
     for (const axis of d === 1 ? ([2, 3] as const) : ([3] as const)) {
       const kernels = Array.from({ length: e }, (_, i) => normalTensor([k, k, c, d], 20 + i) as tf.Tensor4D);
       const outShape = tf.concat(kernels, axis).shape;
       const r = normalTensor(outShape, 40);
-      const loss = (f: (...ts: tf.Tensor4D[]) => tf.Tensor) => (...ts: tf.Tensor[]) => tf.sum(tf.mul(f(...(ts as tf.Tensor4D[])), r));
+      const loss =
+        (f: (...ts: tf.Tensor4D[]) => tf.Tensor) =>
+        (...ts: tf.Tensor[]) =>
+          tf.sum(tf.mul(f(...(ts as tf.Tensor4D[])), r));
       const ours = stackKernels(kernels, axis);
       const theirs = tf.concat(kernels, axis);
       expect(Array.from(ours.dataSync())).toEqual(Array.from(theirs.dataSync()));
@@ -204,11 +214,24 @@ describe('stacked ops = each op on each group (cpu)', () => {
           if (stacked) {
             const input: StackInput = { x: xs, relu: () => tf.relu(xs), groups: GROUPS };
             const res = applyStacked(name, ops, input);
-            y = res.shared ? tf.concat(ops.map(() => res.y), 3) : res.y;
+            y = res.shared
+              ? tf.concat(
+                  ops.map(() => res.y),
+                  3,
+                )
+              : res.y;
           } else {
             // Reference: every op on every group on its own, outputs [G·N, H, W, E·C] edge-major.
             const groups = tf.split(xs, GROUPS, 0) as tf.Tensor4D[];
-            y = tf.concat(groups.map((g) => tf.concat(ops.map((op) => op.apply(g)), 3)), 0);
+            y = tf.concat(
+              groups.map((g) =>
+                tf.concat(
+                  ops.map((op) => op.apply(g)),
+                  3,
+                ),
+              ),
+              0,
+            );
           }
           out = tf.keep(y);
           const r = normalTensor(y.shape, 13);

@@ -10,8 +10,7 @@ function specifierOf(module: string): string {
   if (isAbsolute(module)) return pathToFileURL(module).href;
   if (module.startsWith('.')) {
     throw new UserInputError(
-      `model descriptor: module '${module}' is relative; ` +
-        'give a package name or an absolute path (a worker has no importing file to resolve it from)',
+      `model descriptor: module '${module}' is relative; ` + 'give a package name or an absolute path (a worker has no importing file to resolve it from)',
     );
   }
   return module;

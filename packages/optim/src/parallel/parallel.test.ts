@@ -103,7 +103,8 @@ describe('GradientWorkerPool', () => {
       const parts = splitBatch(raw, 2);
       const buffers = (p: string) => p.includes('running');
       const before = snapshot(model, buffers);
-      const restore = () => tf.tidy(() => model.loadStateDict(new Map([...before].map(([p, v]) => [p, tf.tensor(v, model.stateDict().get(p)!.shape)])), { strict: false }));
+      const restore = () =>
+        tf.tidy(() => model.loadStateDict(new Map([...before].map(([p, v]) => [p, tf.tensor(v, model.stateDict().get(p)!.shape)])), { strict: false }));
       const perPart: Awaited<ReturnType<typeof singleProcess>>[] = [];
       const statistics: Map<string, Float32Array>[] = [];
       for (const part of parts) {
@@ -113,7 +114,11 @@ describe('GradientWorkerPool', () => {
       }
       // Both parts have 64 labelled pixels: equal weights.
       const expected = new Map<string, Float32Array>();
-      for (const [path, g0] of perPart[0]!.values) expected.set(path, g0.map((x, i) => 0.5 * x + 0.5 * perPart[1]!.values.get(path)![i]!));
+      for (const [path, g0] of perPart[0]!.values)
+        expected.set(
+          path,
+          g0.map((x, i) => 0.5 * x + 0.5 * perPart[1]!.values.get(path)![i]!),
+        );
       const result = await pool.gradients(variables, raw, 255);
       expect(result.loss).toBeCloseTo(0.5 * perPart[0]!.loss + 0.5 * perPart[1]!.loss, 5);
       expectSameGradients(result.gradients, expected);
@@ -175,9 +180,9 @@ describe('GradientWorkerPool', () => {
   it('names the worker whose model cannot be built', async () => {
     const model = tinyModel('main');
     try {
-      await expect(GradientWorkerPool.start({ model, replica: { module: tinyDescriptor().module, export: 'noSuchExport' }, backend: 'cpu', workers: 1 })).rejects.toThrow(
-        /gradient worker 1: .*no function or class export 'noSuchExport'/,
-      );
+      await expect(
+        GradientWorkerPool.start({ model, replica: { module: tinyDescriptor().module, export: 'noSuchExport' }, backend: 'cpu', workers: 1 }),
+      ).rejects.toThrow(/gradient worker 1: .*no function or class export 'noSuchExport'/);
     } finally {
       model.dispose();
     }

@@ -154,7 +154,11 @@ export class GradientWorkerPool {
 
     const combineStart = performance.now();
     const combined = this.combine(main, results, weights, grads);
-    if (training) this.averageBuffers(results, parts.map((p) => p.batchSize));
+    if (training)
+      this.averageBuffers(
+        results,
+        parts.map((p) => p.batchSize),
+      );
     this.lastStep = {
       syncMs,
       syncValues,
@@ -213,7 +217,12 @@ export class GradientWorkerPool {
       const own = main.gradients.get(e.path);
       if (!own) continue;
       const sum = scratch.subarray(0, e.size);
-      squares += weightedSum(readValues(own), results.map((r) => r.read(i)), weights, sum);
+      squares += weightedSum(
+        readValues(own),
+        results.map((r) => r.read(i)),
+        weights,
+        sum,
+      );
       gradients.set(e.path, tensorFromCopy(sum, e.shape));
     }
     disposeGradients(main.gradients);

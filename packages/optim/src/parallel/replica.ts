@@ -1,7 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { UserInputError } from '@autodeeplab/core';
-import { WORKER_MARKER, type ModelDescriptor, type ReadyReply, type StateLayout, type StepReply, type StepRequest, type WorkerInit, type WorkerReply } from './protocol.js';
+import {
+  WORKER_MARKER,
+  type ModelDescriptor,
+  type ReadyReply,
+  type StateLayout,
+  type StepReply,
+  type StepRequest,
+  type WorkerInit,
+  type WorkerReply,
+} from './protocol.js';
 import { WORKER_URL } from './worker.js';
 
 /** What a replica is asked to compute: its part of the batch, at the main copy's current state. */
@@ -88,7 +97,15 @@ export class ThreadReplica implements Replica {
     this.layout = options.layout;
     const output = new SharedArrayBuffer(options.layout.length * 4);
     this.output = new Float32Array(output);
-    const init: WorkerInit = { marker: WORKER_MARKER, id: options.id, descriptor: options.descriptor, backend: options.backend, layout: options.layout, state: options.state, output };
+    const init: WorkerInit = {
+      marker: WORKER_MARKER,
+      id: options.id,
+      descriptor: options.descriptor,
+      backend: options.backend,
+      layout: options.layout,
+      state: options.state,
+      output,
+    };
     this.ready = new Promise<void>((resolve, reject) => (this.settleReady = { resolve, reject }));
     this.ready.catch(() => {}); // observed by the pool; never an unhandled rejection
     this.worker = startWorker(init);

@@ -30,7 +30,15 @@ describe('estimateCost', () => {
     ] as const) {
       const x = tf.tensor4d(new Rng(h).normals(n * h * w * 3), [n, h, w, 3]);
       const k = SMALL.numClasses;
-      const labels = tf.oneHot(tf.tensor1d(Array.from({ length: n * h * w }, (_, i) => i % k), 'int32'), k).reshape([n, h, w, k]);
+      const labels = tf
+        .oneHot(
+          tf.tensor1d(
+            Array.from({ length: n * h * w }, (_, i) => i % k),
+            'int32',
+          ),
+          k,
+        )
+        .reshape([n, h, w, k]);
       const estimate = estimateCost(SMALL, { height: h, width: w, batch: n });
       expect(estimate.parameters.total).toBe(referenceCounts(SMALL).parameters);
       expect(estimate.multiAdds).toBe(n * referenceCounts(SMALL, h, w).multiAdds);

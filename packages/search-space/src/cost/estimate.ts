@@ -216,4 +216,3 @@ class Ledger {
     this.forward += units * other.forward;
   }
 }
-

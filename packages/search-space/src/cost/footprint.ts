@@ -33,11 +33,14 @@ function probe(key: string, setup: () => { fn: (x: tf.Tensor) => tf.Tensor; inpu
   const { fn, input, units, dispose } = setup();
   try {
     let outputBytes = 0;
-    const tape = measureTape((x) => {
-      const y = fn(x);
-      outputBytes = y.size * BYTES;
-      return y;
-    }, [input]);
+    const tape = measureTape(
+      (x) => {
+        const y = fn(x);
+        outputBytes = y.size * BYTES;
+        return y;
+      },
+      [input],
+    );
     const footprint = { kept: (tape.keptBytes - outputBytes) / units, forward: tape.forwardBytes / units };
     probeCache.set(cacheKey, footprint);
     return footprint;

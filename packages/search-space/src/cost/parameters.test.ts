@@ -25,7 +25,7 @@ describe('parameter count', () => {
     expect(countSupernetParameters({})).toEqual({ total: expected.parameters, arch, weight: expected.parameters - arch });
   });
 
-  it("of the built paper supernet (L=12, B=5, F=8, 4 scales, 8 ops) agrees with the count from the config", async () => {
+  it('of the built paper supernet (L=12, B=5, F=8, 4 scales, 8 ops) agrees with the count from the config', async () => {
     await initBackend({ backend: 'cpu' });
     const net = new Supernet({}, { name: 'paper' });
     expect(net.config).toMatchObject(PAPER);

@@ -37,7 +37,6 @@ function compareStackedWithPlain(net: Supernet, x: tf.Tensor4D, recompute = true
   tf.dispose([stacked.logits, plain.logits, ...Object.values(stacked.grads), ...Object.values(plain.grads)]);
 }
 
-
 /** A user op without a stacked form (fallback path): 3×3 conv → non-affine BN. */
 class UserConvBn extends Module {
   readonly conv: Conv2d;
@@ -87,7 +86,7 @@ describe('stacked forward = plain forward (cpu)', () => {
     }
   });
 
-  it('uses batch statistics in eval mode too and leaves the cells\' running statistics alone', async () => {
+  it("uses batch statistics in eval mode too and leaves the cells' running statistics alone", async () => {
     await initBackend({ backend: 'cpu' });
     const net = new Supernet(TINY, { name: 'stacked_eval' });
     const x = input([2, 21, 21, 3], 12);

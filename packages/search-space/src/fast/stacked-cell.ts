@@ -64,7 +64,13 @@ export function stackedWeightedSum(weights: readonly tf.Tensor[], terms: readonl
     const t = args.slice(m, 2 * m) as tf.Tensor[];
     save([...w, ...t]);
     // The weights as one [K, E] matrix (from K tiny [E, 1] columns).
-    const summed = edgeWeightedSum(tf.concat(w.map((x) => tf.reshape(x, [1, edges])), 0) as tf.Tensor2D, t.map(as3d));
+    const summed = edgeWeightedSum(
+      tf.concat(
+        w.map((x) => tf.reshape(x, [1, edges])),
+        0,
+      ) as tf.Tensor2D,
+      t.map(as3d),
+    );
     const value = tf.reshape(edges === 1 ? summed : tf.transpose(summed, [1, 0, 2]), [edges, p * c]) as tf.Tensor2D;
     return {
       value,
@@ -150,7 +156,13 @@ export function applyStackedCell(cell: SearchCell, inputs: StackedCellInputs, al
   for (let block = 1; block < blocks; block++) {
     const out = tf.reshape(tf.slice(acc, [block - 1, 0], [1, pixels * c]), [m, h, w, c]) as tf.Tensor4D;
     const feeds = runGroup(new Activation(out, groups, prev.convolve), [`block${block}`]);
-    acc = tf.add(acc, tf.pad(feeds, [[block, 0], [0, 0]]));
+    acc = tf.add(
+      acc,
+      tf.pad(feeds, [
+        [block, 0],
+        [0, 0],
+      ]),
+    );
   }
   const blockMajor = tf.reshape(acc, [blocks, pixels, c]);
   return tf.reshape(blocks === 1 ? blockMajor : tf.transpose(blockMajor, [1, 0, 2]), [m, h, w, blocks * c]) as tf.Tensor4D;

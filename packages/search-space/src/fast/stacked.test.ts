@@ -46,7 +46,7 @@ describe('stacked forward: recomputed nodes (wasm)', () => {
     net.dispose();
   });
 
-  it('replays the cells\' convolutions in the recomputation: the atrous ones always, the sep convs\' within the budget, with the same gradients', async () => {
+  it("replays the cells' convolutions in the recomputation: the atrous ones always, the sep convs' within the budget, with the same gradients", async () => {
     await initBackend({ backend: 'wasm' });
     const net = new Supernet(TINY, { name: 'replay' });
     const x = input([2, 17, 17, 3], 5);
@@ -101,7 +101,7 @@ describe('stacked forward: recomputed nodes (wasm)', () => {
     net.dispose();
   });
 
-  it('two forwards in one gradient computation: the second keeps the first one\'s replayed outputs', async () => {
+  it("two forwards in one gradient computation: the second keeps the first one's replayed outputs", async () => {
     await initBackend({ backend: 'wasm' });
     const net = new Supernet(TINY, { name: 'two_forwards' });
     const [x1, x2] = [input([2, 17, 17, 3], 1), input([2, 17, 17, 3], 2)];
@@ -119,5 +119,4 @@ describe('stacked forward: recomputed nodes (wasm)', () => {
     tf.dispose([x1, x2]);
     net.dispose();
   });
-
 });

@@ -55,11 +55,7 @@ export class StackedExecutor implements TrellisExecutor {
           current.set(scale, node(inputs));
           continue;
         }
-        const variables = [
-          ...incoming.flatMap((e) => net.transition(e).parameters()),
-          ...(pp ? pp.parameters() : []),
-          ...cellParameters,
-        ].filter(wanted);
+        const variables = [...incoming.flatMap((e) => net.transition(e).parameters()), ...(pp ? pp.parameters() : []), ...cellParameters].filter(wanted);
         // softmax(α) and the β̂ are inputs: constants when α or β is not differentiated.
         const alphaIndex = incoming.length + (pp ? 1 : 0);
         const constants = new Set<number>();

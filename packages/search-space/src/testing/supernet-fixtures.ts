@@ -13,7 +13,15 @@ export function input(shape: [number, number, number, number], seed: number): tf
 export function loss(logits: tf.Tensor4D, seed: number): tf.Scalar {
   const [n, h, w, k] = logits.shape;
   const rng = new Rng(seed);
-  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: n * h * w }, () => rng.int(k)), 'int32'), k).reshape([n, h, w, k]);
+  const labels = tf
+    .oneHot(
+      tf.tensor1d(
+        Array.from({ length: n * h * w }, () => rng.int(k)),
+        'int32',
+      ),
+      k,
+    )
+    .reshape([n, h, w, k]);
   return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
 }
 
@@ -29,4 +37,3 @@ export function spread(net: Supernet): void {
   net.alpha.assign(tf.tensor2d(new Rng(1).normals(net.alpha.size, 1), net.alpha.shape as [number, number]));
   net.beta.assign(tf.tensor1d(new Rng(2).normals(net.beta.size, 1)));
 }
-
