@@ -176,6 +176,38 @@ const WIDE_CASES: Array<{ c: FilterGradCase; shape: [number, number, number, num
   { c: { name: 'conv 1x1', kernel: 1, depthwise: false, dilation: 1 }, shape: [2, 33, 33, 40] },
 ];
 
+/** The filter-gradient suite's table: every path's min / median ms per shape. */
+function filterGradTable(rows: readonly FilterGradRow[]): string {
+  return formatTable(
+    [
+      'op',
+      'shape (NHWC)',
+      'MMACs',
+      'fwd min/med',
+      'dx kernel min/med',
+      'dx xnnpack min/med',
+      'dW kernel min/med',
+      'dW simd min/med',
+      'dW xnnpack min/med',
+      '(dx+dW)/fwd min',
+    ],
+    rows.map((r) => [
+      r.op,
+      `[${r.shape.join(',')}]`,
+      (r.macs / 1e6).toFixed(2),
+      `${r.forwardMinMs.toFixed(2)} / ${r.forwardMedianMs.toFixed(2)}`,
+      `${r.inputGradMinMs.toFixed(2)} / ${r.inputGradMedianMs.toFixed(2)}`,
+      r.inputGradXnnpackMinMs == null || r.inputGradXnnpackMedianMs == null
+        ? '-'
+        : `${r.inputGradXnnpackMinMs.toFixed(2)} / ${r.inputGradXnnpackMedianMs.toFixed(2)}`,
+      `${r.kernelMinMs.toFixed(2)} / ${r.kernelMedianMs.toFixed(2)}`,
+      r.simdMinMs == null || r.simdMedianMs == null ? '-' : `${r.simdMinMs.toFixed(2)} / ${r.simdMedianMs.toFixed(2)}`,
+      `${r.xnnpackMinMs.toFixed(2)} / ${r.xnnpackMedianMs.toFixed(2)}`,
+      ((r.inputGradMinMs + r.kernelMinMs) / r.forwardMinMs).toFixed(2),
+    ]),
+  );
+}
+
 async function filterGradSuite(opts: { repeats: number; warmup: number }): Promise<void> {
   await initBackend({ backend: 'wasm' });
   const backend = tf.backend();
@@ -241,34 +273,7 @@ async function filterGradSuite(opts: { repeats: number; warmup: number }): Promi
       process.stderr.write(`${c.name} [${shape.join(',')}]: dW kernel ${kernel.minMs.toFixed(2)} ms, xnnpack ${xnn.minMs.toFixed(2)} ms\n`);
     }
   }
-  const table = formatTable(
-    [
-      'op',
-      'shape (NHWC)',
-      'MMACs',
-      'fwd min/med',
-      'dx kernel min/med',
-      'dx xnnpack min/med',
-      'dW kernel min/med',
-      'dW simd min/med',
-      'dW xnnpack min/med',
-      '(dx+dW)/fwd min',
-    ],
-    rows.map((r) => [
-      r.op,
-      `[${r.shape.join(',')}]`,
-      (r.macs / 1e6).toFixed(2),
-      `${r.forwardMinMs.toFixed(2)} / ${r.forwardMedianMs.toFixed(2)}`,
-      `${r.inputGradMinMs.toFixed(2)} / ${r.inputGradMedianMs.toFixed(2)}`,
-      r.inputGradXnnpackMinMs == null || r.inputGradXnnpackMedianMs == null
-        ? '-'
-        : `${r.inputGradXnnpackMinMs.toFixed(2)} / ${r.inputGradXnnpackMedianMs.toFixed(2)}`,
-      `${r.kernelMinMs.toFixed(2)} / ${r.kernelMedianMs.toFixed(2)}`,
-      r.simdMinMs == null || r.simdMedianMs == null ? '-' : `${r.simdMinMs.toFixed(2)} / ${r.simdMedianMs.toFixed(2)}`,
-      `${r.xnnpackMinMs.toFixed(2)} / ${r.xnnpackMedianMs.toFixed(2)}`,
-      ((r.inputGradMinMs + r.kernelMinMs) / r.forwardMinMs).toFixed(2),
-    ]),
-  );
+  const table = filterGradTable(rows);
   process.stderr.write('\n' + table + '\n\n');
   writeResults('kernels-filter-grads', { options: opts, table, results: rows });
 }

@@ -30,7 +30,8 @@ import { loadavg } from 'node:os';
 import { Rng, initBackend, trackMemory, watchKernels, type BackendName } from '@autodeeplab/core';
 import { Supernet, estimateCost } from '@autodeeplab/search-space';
 import { Adam, GradientWorkerPool, SGD, SearchConfigSchema, disposeGradients, type Batch, type ParallelStepStats } from '@autodeeplab/optim';
-import { formatTable, intArg, parseArgs, timeIt, writeResults } from './common.ts';
+import { intArg, parseArgs, timeIt, writeResults } from './common.ts';
+import { formatReport, type IterationRow, type Row } from './search-step-report.ts';
 
 const PAPER = { layers: 12, blocks: 5, filterMultiplier: 8, scales: [4, 8, 16, 32] as (4 | 8 | 16 | 32)[], numClasses: 19 };
 const BATCH = 2;
@@ -98,60 +99,6 @@ function batch(size: number, seed: number, classes: number) {
 const IGNORE_LABEL = 255;
 
 const loss = (logits: tf.Tensor, labels: tf.Tensor) => tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
-
-/** One bilevel iteration timed with `workers` backend instances. */
-interface IterationRow {
-  workers: number;
-  /** Median seconds per iteration over --repeats. */
-  iterationS: number;
-  samplesS: number[];
-  /**
-   * CPU seconds per iteration of the whole process (every thread: user + system). On a shared
-   * machine the wall time also counts other processes' use of the cores; this does not.
-   */
-  cpuS: number;
-  /**
-   * Minor page faults per iteration (whole process): memory the process takes fresh from the OS.
-   * On our VM a first touch costs ~17 µs per 4 KiB page (~0.8 s for 190 MB), 100× a re-touch.
-   */
-  minorFaults: number;
-  /** Seconds to start the pool (workers build their supernet copy); absent for 1. */
-  poolStartS?: number;
-  /** GradientWorkerPool.lastStep of the last timed weight step and architecture step (ms). */
-  weightStep?: ParallelStepStats;
-  archStep?: ParallelStepStats;
-  /** Peak process RSS (main thread + workers) sampled during the timed iterations. */
-  peakRssBytes: number;
-  loadAverage1mBefore: number;
-  loadAverage1mAfter: number;
-}
-
-interface Row {
-  config: string;
-  size: number;
-  path: 'stacked' | 'plain';
-  /** Seconds per iteration on the main thread alone (workers = 1), when measured. */
-  iterationS?: number;
-  /** Seconds per iteration for each --workers count. */
-  iterations?: IterationRow[];
-  forwardS: number;
-  forwardBackwardS: number;
-  kernelsForward: number;
-  kernelsForwardBackward: number;
-  /** Peak of tf.memory().numBytes (sampled every 32 kernels) during the forward + backward. */
-  peakTensorBytes: number;
-  /**
-   * Peak memory of the forward + backward (gradients of every parameter) on top of the weights and
-   * inputs, followed through the allocator (trackMemory of @autodeeplab/core; wasm: heap buffers).
-   */
-  peakStepBytes: number;
-  memorySource: string;
-  /** estimateCost(...).trainingPeakBytes for the stacked rows. */
-  estimatedPeakBytes?: number;
-  loadAverage1m: number;
-  /** The kernels taking most time in one forward + backward (ms in total, launches). */
-  topKernels: { name: string; ms: number; count: number }[];
-}
 
 async function measure(
   net: Supernet,
@@ -324,8 +271,8 @@ async function timeIterations(net: Supernet, workers: number, c: IterationContex
   }
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+/** The command line, checked. */
+function parseOptions(args: Record<string, string | true>) {
   const sizes = String(args.sizes ?? '65,129')
     .split(',')
     .map((s) => {
@@ -346,6 +293,12 @@ async function main(): Promise<void> {
       if (!Number.isInteger(n) || n < 1) throw new Error(`--workers: expected positive integers separated by commas (e.g. 1,2), found '${s}'`);
       return n;
     });
+  return { sizes, repeats, warmup, layers, plainLayers, plainSize, backend, workerCounts };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const { sizes, repeats, warmup, layers, plainLayers, plainSize, backend, workerCounts } = parseOptions(args);
   await initBackend({ backend });
   const probe = new KernelProbe();
   probe.install();
@@ -368,53 +321,7 @@ async function main(): Promise<void> {
   probe.uninstall();
 
   const maxRssBytes = process.resourceUsage().maxRSS * 1024;
-  process.stderr.write(
-    formatTable(
-      ['config', 'size', 'path', 'iter s', 'fwd s', 'fwd+bwd s', 'kernels fwd', 'kernels fwd+bwd', 'peak tensor GB', 'step peak GB', 'estimated GB', 'load'],
-      rows.map((r) => [
-        r.config,
-        String(r.size),
-        r.path,
-        r.iterationS?.toFixed(2) ?? '-',
-        r.forwardS.toFixed(2),
-        r.forwardBackwardS.toFixed(2),
-        String(r.kernelsForward),
-        String(r.kernelsForwardBackward),
-        (r.peakTensorBytes / 1e9).toFixed(2),
-        `${(r.peakStepBytes / 1e9).toFixed(3)} (${r.memorySource})`,
-        r.estimatedPeakBytes === undefined ? '-' : (r.estimatedPeakBytes / 1e9).toFixed(3),
-        r.loadAverage1m.toFixed(2),
-      ]),
-    ) +
-      '\n\n' +
-      formatTable(
-        ['size', 'workers', 'iter s', 'cpu s', 'speed-up', 'pool start s'].concat([
-          'w: sync / main / wait / combine s',
-          'a: sync / main / wait / combine s',
-          'peak RSS GB',
-          'load',
-        ]),
-        rows.flatMap((r) =>
-          (r.iterations ?? []).map((it) => {
-            const single = r.iterations!.find((x) => x.workers === 1);
-            const s = (st?: ParallelStepStats) => (st ? [st.syncMs, st.mainMs, st.waitMs, st.combineMs].map((ms) => (ms / 1000).toFixed(2)).join(' / ') : '-');
-            return [
-              String(r.size),
-              String(it.workers),
-              it.iterationS.toFixed(2),
-              it.cpuS.toFixed(1),
-              single ? (single.iterationS / it.iterationS).toFixed(2) : '-',
-              it.poolStartS?.toFixed(1) ?? '-',
-              s(it.weightStep),
-              s(it.archStep),
-              (it.peakRssBytes / 1e9).toFixed(2),
-              `${it.loadAverage1mBefore.toFixed(1)}→${it.loadAverage1mAfter.toFixed(1)}`,
-            ];
-          }),
-        ),
-      ) +
-      `\nmax RSS ${(maxRssBytes / 1e9).toFixed(2)} GB\n`,
-  );
+  process.stderr.write(`${formatReport(rows)}\nmax RSS ${(maxRssBytes / 1e9).toFixed(2)} GB\n`);
   // --results-name: a partial or exploratory run need not replace bench-results/search-step.json.
   writeResults(String(args['results-name'] ?? 'search-step'), { backend, batch: BATCH, repeats, warmup, sizes, workers: workerCounts, rows, maxRssBytes });
 }

@@ -109,7 +109,7 @@ function bruteForce(beta: number[], { layers, n, paths }: Enumeration) {
 
 const SCALE_SETS: Scale[][] = [[4], [4, 8], [4, 8, 16], [4, 8, 16, 32]];
 
-function check(beta: number[], scales: Scale[], enumeration: Enumeration) {
+function expectViterbiEqualsBruteForce(beta: number[], scales: Scale[], enumeration: Enumeration) {
   const { layers } = enumeration;
   const { best, second, argmax, p } = bruteForce(beta, enumeration);
   const result = viterbi(beta, { layers, scales });
@@ -163,7 +163,7 @@ describe('viterbi', () => {
       const size = handLayout(layers, scales.length).length;
       const std = [0.05, 1, 4][trial % 3]!;
       const beta = Array.from({ length: size }, () => rng.normal() * std);
-      check(beta, scales, enumerate(layers, scales.length));
+      expectViterbiEqualsBruteForce(beta, scales, enumerate(layers, scales.length));
       count++;
     }
     expect(count).toBe(1200);
@@ -177,7 +177,7 @@ describe('viterbi', () => {
     for (let trial = 0; trial < 1000; trial++) {
       const std = [0.05, 1, 4][trial % 3]!;
       const beta = Array.from({ length: size }, () => rng.normal() * std);
-      check(beta, scales, enumeration);
+      expectViterbiEqualsBruteForce(beta, scales, enumeration);
     }
   });
 
@@ -187,7 +187,7 @@ describe('viterbi', () => {
     const enumeration = enumerate(12, 4);
     const size = handLayout(12, 4).length;
     for (let trial = 0; trial < 10; trial++) {
-      check(
+      expectViterbiEqualsBruteForce(
         Array.from({ length: size }, () => rng.normal()),
         scales,
         enumeration,

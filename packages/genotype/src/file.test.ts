@@ -18,7 +18,11 @@ afterAll(async () => {
 });
 
 /** Writes `mutate(paper as plain JSON)` to a file and returns its path. */
-async function variant(name: string, mutate: (g: Record<string, any>) => void): Promise<string> {
+/** A genotype as parsed JSON, open to any mutation a bad file could carry. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests write malformed values on purpose
+type JsonGenotype = Record<string, any>;
+
+async function variant(name: string, mutate: (g: JsonGenotype) => void): Promise<string> {
   const data = JSON.parse(JSON.stringify(builtinGenotype('paper')));
   mutate(data);
   const path = join(dir, name);
@@ -59,7 +63,7 @@ describe('genotype file', () => {
   });
 
   it('names the file and the field for invalid files', async () => {
-    const cases: [string, (g: Record<string, any>) => void, RegExp][] = [
+    const cases: [string, (g: JsonGenotype) => void, RegExp][] = [
       ['step.json', (g) => (g.path[3] = 32), /path\[3\]: layer 4 at s=32 cannot follow s=4/],
       ['first.json', (g) => (g.path[0] = 16), /path\[0\]/],
       ['scale.json', (g) => (g.path[5] = 12), /path\[5\]/],

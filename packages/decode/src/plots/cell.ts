@@ -42,13 +42,8 @@ function slots(count: number, from: number, to: number): number[] {
   return Array.from({ length: count }, (_, k) => from + ((to - from) * k) / (count - 1));
 }
 
-/**
- * The decoded cell as a graph (SVG), drawn as an arc diagram: the nodes prev_prev, prev, block1..B
- * and output sit on one line in topological order; every branch is an arc above the line from its
- * input to its block, labelled and coloured by its op, with longer arcs higher so that labels do not
- * collide; dashed arcs below the line feed every block into the output (their concatenation).
- */
-export async function plotCell(cell: readonly Block[], options: CellPlotOptions = {}): Promise<string> {
+/** Where everything of the cell's arc diagram goes, in pixels. */
+function layoutCell(cell: readonly Block[]) {
   const ids = ['prev_prev', 'prev', ...cell.map((_, b) => `block${b + 1}`), 'output'];
   const position = new Map(ids.map((id, i) => [id, i]));
   const maxSpan = Math.max(...cell.flatMap((block, b) => block.map((br) => b + 2 - position.get(br.input)!)));
@@ -104,7 +99,13 @@ export async function plotCell(cell: readonly Block[], options: CellPlotOptions 
   }));
   const width = xOf(outputIndex) + BOX_W / 2 + MARGIN;
   const height = bottom + (cell.length - 1) * CONCAT_STEP + 6 + MARGIN;
+  return { nodes, lines, arrows, labels, concat, concatArrows, width, height };
+}
 
+type CellLayout = ReturnType<typeof layoutCell>;
+
+/** The vega-lite layers that draw a laid-out cell. */
+function cellSpec({ nodes, lines, arrows, labels, concat, concatArrows, width, height }: CellLayout, title: string): TopLevelSpec {
   const px = (field: string) => ({ field, type: 'quantitative' as const, scale: null, axis: null });
   const opColor = {
     field: 'op',
@@ -113,9 +114,9 @@ export async function plotCell(cell: readonly Block[], options: CellPlotOptions 
     legend: { title: 'op', orient: 'bottom' as const, direction: 'horizontal' as const },
   };
   const angle = { field: 'angle', type: 'quantitative' as const, scale: null };
-  const spec: TopLevelSpec = {
+  return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: options.title ?? 'Decoded cell',
+    title,
     width,
     height,
     layer: [
@@ -173,5 +174,14 @@ export async function plotCell(cell: readonly Block[], options: CellPlotOptions 
       },
     ],
   };
-  return renderVegaLite(spec);
+}
+
+/**
+ * The decoded cell as a graph (SVG), drawn as an arc diagram: the nodes prev_prev, prev, block1..B
+ * and output sit on one line in topological order; every branch is an arc above the line from its
+ * input to its block, labelled and coloured by its op, with longer arcs higher so that labels do not
+ * collide; dashed arcs below the line feed every block into the output (their concatenation).
+ */
+export async function plotCell(cell: readonly Block[], options: CellPlotOptions = {}): Promise<string> {
+  return renderVegaLite(cellSpec(layoutCell(cell), options.title ?? 'Decoded cell'));
 }

@@ -1,5 +1,5 @@
 import { Resvg } from '@resvg/resvg-js';
-import { None, View, parse } from 'vega';
+import { None, View, parse, type LoggerInterface } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
 /**
@@ -18,10 +18,8 @@ export const PLOT_CONFIG = {
 } as const;
 
 /** Libraries never print: vega-lite's compile warnings are dropped (the specs here are fixed). */
-const SILENT = {
-  level(): any {
-    return SILENT;
-  },
+const SILENT: LoggerInterface = {
+  level: () => SILENT,
   error: () => SILENT,
   warn: () => SILENT,
   info: () => SILENT,

@@ -15,16 +15,10 @@ export interface TrellisPlotOptions {
 const PATH_COLOR = '#d62728';
 const EDGE_COLOR = '#4c78a8';
 
-/**
- * The trellis as an SVG: layers across, scales down (s = 4 at the top, as in the paper's figure).
- * Every edge is drawn with width and opacity by its normalised β (uniform grey when β is null); the
- * decoded path is drawn over it in red.
- */
-export async function plotTrellis(beta: VectorLike | null, path: readonly Scale[], options: TrellisPlotOptions): Promise<string> {
-  const scales = options.scales ?? SCALES;
-  const topology = new TrellisTopology(options.layers, scales);
-  if (path.length !== options.layers) {
-    throw new UserInputError(`plotTrellis: the path has ${path.length} layers, the trellis ${options.layers}`);
+/** Throws unless `path` is a walk through the trellis from the stem (s = 4). */
+function checkPath(topology: TrellisTopology, path: readonly Scale[], layers: number, scales: readonly Scale[]): void {
+  if (path.length !== layers) {
+    throw new UserInputError(`plotTrellis: the path has ${path.length} layers, the trellis ${layers}`);
   }
   path.forEach((s, l) => {
     const from = l === 0 ? 4 : path[l - 1]!;
@@ -32,28 +26,31 @@ export async function plotTrellis(beta: VectorLike | null, path: readonly Scale[
       throw new UserInputError(`plotTrellis: path[${l}] = ${s} is not reachable from s = ${from} (scales [${scales.join(', ')}])`);
     }
   });
-  const p = beta === null ? null : normalizeBeta(beta, { layers: options.layers, scales });
+}
+
+/** Edges (with their normalised β), the path's segments and the nodes, on axes layer × log2(s). */
+function trellisData(topology: TrellisTopology, p: number[] | null, path: readonly Scale[], layers: number) {
   const y = (s: number) => Math.log2(s);
-  const edges = topology.edges.map((e) => ({
-    x: e.layer,
-    x2: e.layer + 1,
-    y: y(e.from),
-    y2: y(e.to),
-    beta: p === null ? 0.5 : p[e.index]!,
-  }));
+  const edges = topology.edges.map((e) => ({ x: e.layer, x2: e.layer + 1, y: y(e.from), y2: y(e.to), beta: p === null ? 0.5 : p[e.index]! }));
   const full = [4 as Scale, ...path];
   const pathSegments = path.map((s, l) => ({ x: l, x2: l + 1, y: y(full[l]!), y2: y(s) }));
   const nodes: { x: number; y: number; onPath: string }[] = [];
-  for (let layer = 0; layer <= options.layers; layer++) {
+  for (let layer = 0; layer <= layers; layer++) {
     for (const s of topology.scalesAt(layer)) nodes.push({ x: layer, y: y(s), onPath: full[layer] === s ? 'path' : 'other' });
   }
+  return { edges, pathSegments, nodes };
+}
+
+/** Layers across (0 = the stem), log2 of the scale down. */
+function trellisAxes(layers: number, scales: readonly Scale[]) {
+  const y = (s: number) => Math.log2(s);
   const minY = y(scales[0]!);
   const maxY = y(scales[scales.length - 1]!);
-  const xScale = { domain: [-0.4, options.layers + 0.4], nice: false, zero: false };
+  const xScale = { domain: [-0.4, layers + 0.4], nice: false, zero: false };
   const yScale = { domain: [minY - 0.4, maxY + 0.4], nice: false, zero: false, reverse: true };
   const xAxis = {
     title: 'layer',
-    values: Array.from({ length: options.layers + 1 }, (_, i) => i),
+    values: Array.from({ length: layers + 1 }, (_, i) => i),
     labelExpr: "datum.value == 0 ? 'stem' : datum.value",
     grid: false,
   };
@@ -63,6 +60,22 @@ export async function plotTrellis(beta: VectorLike | null, path: readonly Scale[
     labelExpr: "'s = ' + pow(2, datum.value)",
     grid: false,
   };
+  return { xScale, yScale, xAxis, yAxis };
+}
+
+/**
+ * The trellis as an SVG: layers across, scales down (s = 4 at the top, as in the paper's figure).
+ * Every edge is drawn with width and opacity by its normalised β (uniform grey when β is null); the
+ * decoded path is drawn over it in red.
+ */
+export async function plotTrellis(beta: VectorLike | null, path: readonly Scale[], options: TrellisPlotOptions): Promise<string> {
+  const scales = options.scales ?? SCALES;
+  const topology = new TrellisTopology(options.layers, scales);
+  checkPath(topology, path, options.layers, scales);
+  const p = beta === null ? null : normalizeBeta(beta, { layers: options.layers, scales });
+  const { edges, pathSegments, nodes } = trellisData(topology, p, path, options.layers);
+  const full = [4 as Scale, ...path];
+  const { xScale, yScale, xAxis, yAxis } = trellisAxes(options.layers, scales);
   const probability = p === null ? null : path.reduce((acc, s, l) => acc * p[topology.edge(l, full[l]!, s)!.index]!, 1);
   const title = options.title ?? (p === null ? 'Decoded path' : `Trellis: edges by normalised β, decoded path in red (p = ${probability!.toExponential(3)})`);
   const spec: TopLevelSpec = {

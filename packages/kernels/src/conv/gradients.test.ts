@@ -121,7 +121,7 @@ const EPS = 1e-2;
 const FD_ABS = 2e-3;
 const FD_REL = 1e-3;
 
-function checkFiniteDifferences(c: Case, d: Data, grad: Float32Array, which: 'x' | 'f', indices: number[]): void {
+function expectFiniteDifferencesAgree(c: Case, d: Data, grad: Float32Array, which: 'x' | 'f', indices: number[]): void {
   const base = which === 'x' ? d.x : d.f;
   for (const i of indices) {
     const plus = Float32Array.from(base);
@@ -203,8 +203,8 @@ describe('convolution gradients', () => {
         const r = run(c, d);
         cpuResults.set(c, r);
         const rng = new TestRandom(7 + n);
-        checkFiniteDifferences(c, d, r.df, 'f', sampleIndices(d.f.length, 400, rng));
-        checkFiniteDifferences(c, d, r.dx, 'x', sampleIndices(d.x.length, 40, rng));
+        expectFiniteDifferencesAgree(c, d, r.df, 'f', sampleIndices(d.f.length, 400, rng));
+        expectFiniteDifferencesAgree(c, d, r.dx, 'x', sampleIndices(d.x.length, 40, rng));
       });
     });
 

@@ -163,7 +163,7 @@ function compare(c: Case, seed: number): Result {
 }
 
 /** Runs a case, checks which path each gradient took (SIMD iff its vector lanes fit) and both results. */
-function check(c: Case, seed: number): Result {
+function expectMatchesBruteForce(c: Case, seed: number): Result {
   const filterBefore = { ...kernelPathCounts.convFilterGrad };
   const inputBefore = { ...kernelPathCounts.convInputGrad };
   const r = compare(c, seed);
@@ -207,7 +207,7 @@ describe('wasm regular filter gradient', () => {
         const g = convGeometry([c.n, c.h, c.w, c.ci], [c.k, c.k, c.ci, c.co], c.stride, c.dilation, tfPad(c) as ConvPad, undefined, false);
         expect(convFilterGradPrefersSimd(g)).toBe(true);
         expect(convInputGradPrefersSimd(g)).toBe(c.ci % 4 === 0);
-        check(c, 1500 + i);
+        expectMatchesBruteForce(c, 1500 + i);
       });
     });
   });
@@ -215,14 +215,14 @@ describe('wasm regular filter gradient', () => {
   describe('XNNPACK fallbacks (Co resp. Ci not a multiple of 4) match brute force', () => {
     FALLBACK_CASES.forEach((c, i) => {
       it(label(c), () => {
-        check(c, 1700 + i);
+        expectMatchesBruteForce(c, 1700 + i);
       });
     });
   });
 
   it('forcing the XNNPACK paths gives the same gradients', () => {
     const c = SIMD_CASES[9] as Case;
-    const simd = check(c, 1800);
+    const simd = expectMatchesBruteForce(c, 1800);
     kernelTuning.convFilterGradSimd = 'never';
     kernelTuning.convInputGradSimd = 'never';
     try {
@@ -241,11 +241,11 @@ describe('wasm regular filter gradient', () => {
   it('stays correct after the wasm heap grows between calls', () => {
     const c = SIMD_CASES[3] as Case;
     const heapBytes = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
-    const first = check(c, 1900);
+    const first = expectMatchesBruteForce(c, 1900);
     const sizeBefore = heapBytes();
     // More than the heap holds now: forces the Emscripten heap to grow (its buffer is replaced).
     const big = tf.zeros([sizeBefore / 4 + 1024]);
-    const second = check(c, 1900);
+    const second = expectMatchesBruteForce(c, 1900);
     big.dispose();
     expect(heapBytes()).toBeGreaterThan(sizeBefore);
     expect(Array.from(second.got)).toEqual(Array.from(first.got));

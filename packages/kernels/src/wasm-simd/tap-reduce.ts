@@ -32,6 +32,43 @@ export type TapReduce = (
   cBytes: number,
 ) => void;
 
+/** The locals the row/column loop reads and writes (indices from the function builder). */
+type RowLoopLocals = Record<'X' | 'DY' | 'C' | 'ROWS' | 'R' | 'XR' | 'DR' | 'XRS' | 'DRS' | 'COLS' | 'J' | 'XP' | 'DP' | 'XCS' | 'DCS', number>;
+
+/** The row/column double loop around `body` (which reads xPixel, dyPixel), for the channels at offset c. */
+function rowsAndCols(l: RowLoopLocals, body: number[]): number[] {
+  const { localGet: get, localSet: set } = op;
+  return [
+    ...get(l.X),
+    ...get(l.C),
+    ...op.i32Add,
+    ...set(l.XR),
+    ...get(l.DY),
+    ...get(l.C),
+    ...op.i32Add,
+    ...set(l.DR),
+    ...get(l.ROWS),
+    ...set(l.R),
+    ...op.loop,
+    ...get(l.XR),
+    ...set(l.XP),
+    ...get(l.DR),
+    ...set(l.DP),
+    ...get(l.COLS),
+    ...set(l.J),
+    ...op.loop,
+    ...body,
+    ...addLocal(l.XP, l.XCS),
+    ...addLocal(l.DP, l.DCS),
+    ...loopWhileDecremented(l.J),
+    ...op.end,
+    ...addLocal(l.XR, l.XRS),
+    ...addLocal(l.DR, l.DRS),
+    ...loopWhileDecremented(l.R),
+    ...op.end,
+  ];
+}
+
 export function tapReduceFunction(): AssembledFunction {
   const f = new FunctionBuilder('tapReduce', ['x', 'dy', 'acc', 'rows', 'xRowStride', 'dyRowStride', 'cols', 'xColStride', 'dyColStride', 'cBytes']);
   const { x: X, dy: DY, acc: ACC, rows: ROWS, xRowStride: XRS, dyRowStride: DRS, cols: COLS, xColStride: XCS, dyColStride: DCS, cBytes: CB } = f.param;
@@ -45,37 +82,8 @@ export function tapReduceFunction(): AssembledFunction {
   const V0 = f.v128('sum0');
   const V1 = f.v128('sum1');
   const { localGet: get, localSet: set } = op;
+  const loop: RowLoopLocals = { X, DY, C, ROWS, R, XR, DR, XRS, DRS, COLS, J, XP, DP, XCS, DCS };
 
-  /** The row/column double loop around `body` (which reads xPixel, dyPixel), for the channels at offset c. */
-  const rowsAndCols = (body: number[]): number[] => [
-    ...get(X),
-    ...get(C),
-    ...op.i32Add,
-    ...set(XR),
-    ...get(DY),
-    ...get(C),
-    ...op.i32Add,
-    ...set(DR),
-    ...get(ROWS),
-    ...set(R),
-    ...op.loop,
-    ...get(XR),
-    ...set(XP),
-    ...get(DR),
-    ...set(DP),
-    ...get(COLS),
-    ...set(J),
-    ...op.loop,
-    ...body,
-    ...addLocal(XP, XCS),
-    ...addLocal(DP, DCS),
-    ...loopWhileDecremented(J),
-    ...op.end,
-    ...addLocal(XR, XRS),
-    ...addLocal(DR, DRS),
-    ...loopWhileDecremented(R),
-    ...op.end,
-  ];
   /** v = v + x[xPixel + off] · dy[dyPixel + off] */
   const mac = (v: number, off: number) => [
     ...get(v),
@@ -95,7 +103,7 @@ export function tapReduceFunction(): AssembledFunction {
     ...accAddr,
     ...op.v128Load(16),
     ...set(V1),
-    ...rowsAndCols([...mac(V0, 0), ...mac(V1, 16)]),
+    ...rowsAndCols(loop, [...mac(V0, 0), ...mac(V1, 16)]),
     ...accAddr,
     ...get(V0),
     ...op.v128Store(0),
@@ -104,7 +112,7 @@ export function tapReduceFunction(): AssembledFunction {
     ...op.v128Store(16),
     ...addConst(C, 32),
   ];
-  const four = [...accAddr, ...op.v128Load(0), ...set(V0), ...rowsAndCols(mac(V0, 0)), ...accAddr, ...get(V0), ...op.v128Store(0), ...addConst(C, 16)];
+  const four = [...accAddr, ...op.v128Load(0), ...set(V0), ...rowsAndCols(loop, mac(V0, 0)), ...accAddr, ...get(V0), ...op.v128Store(0), ...addConst(C, 16)];
   return assemble(f, [
     ...op.loop,
     ...remainingAtLeast(CB, C, 32),

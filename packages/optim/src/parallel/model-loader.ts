@@ -16,7 +16,7 @@ function specifierOf(module: string): string {
   return module;
 }
 
-function isClass(value: Function): boolean {
+function isClass(value: object): boolean {
   return /^class[\s{]/.test(Function.prototype.toString.call(value));
 }
 

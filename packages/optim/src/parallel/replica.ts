@@ -4,7 +4,6 @@ import { UserInputError } from '@autodeeplab/core';
 import {
   WORKER_MARKER,
   type ModelDescriptor,
-  type ReadyReply,
   type StateLayout,
   type StepReply,
   type StepRequest,

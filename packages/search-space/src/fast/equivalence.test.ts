@@ -6,7 +6,7 @@ import { Supernet } from '../supernet.js';
 import { TINY, input, loss, spread } from '../testing/supernet-fixtures.js';
 
 /** Logits and gradients of every parameter, stacked (default) and plain, compared. */
-function compareStackedWithPlain(net: Supernet, x: tf.Tensor4D, recompute = true): void {
+function expectStackedEqualsPlain(net: Supernet, x: tf.Tensor4D, recompute = true): void {
   const vars = net.parameters();
   const run = (fused: boolean) => {
     const logits = tf.tidy(() => net.forward(x, { fused, recompute }));
@@ -62,8 +62,8 @@ describe('stacked forward = plain forward (cpu)', () => {
     const net = new Supernet(TINY, { name: 'fused_vs_plain' });
     spread(net);
     const x = input([2, 21, 21, 3], 8);
-    compareStackedWithPlain(net, x, true);
-    compareStackedWithPlain(net, x, false);
+    expectStackedEqualsPlain(net, x, true);
+    expectStackedEqualsPlain(net, x, false);
     x.dispose();
     net.dispose();
   });
@@ -78,7 +78,7 @@ describe('stacked forward = plain forward (cpu)', () => {
       const net = new Supernet({ ...TINY, blocks: 3, ops }, { name: 'stacked_user_op', seed: 4 });
       spread(net);
       const x = input([2, 17, 17, 3], 10);
-      compareStackedWithPlain(net, x);
+      expectStackedEqualsPlain(net, x);
       x.dispose();
       net.dispose();
     } finally {
