@@ -4,6 +4,9 @@ import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { UserInputError, isCheckpoint, writeFileAtomic } from '@autodeeplab/core';
 import { applyOverrides, readConfigFile, toYaml } from './config-file.js';
+import type { SearchRunConfig } from './config.js';
+import { createProgress, type CommandContext } from './context.js';
+import { RunReporter, type ReportedEvent } from './reporter.js';
 import { CHECKPOINT_DIR, RUN_CONFIG_FILE } from '@autodeeplab/optim';
 
 export interface ConfigSourceOptions {
@@ -38,9 +41,41 @@ export async function loadRawConfig(options: ConfigSourceOptions, flags: Record<
   return { raw, source };
 }
 
+/** The flags of `search` and `train` that decide how a run starts and reports. */
+export interface RunStartOptions {
+  resume?: string;
+  overwrite?: boolean;
+  verbose?: boolean;
+}
+
+/** `loadRawConfig` for a run, which cannot start without training data. */
+export async function loadRawRunConfig(
+  options: ConfigSourceOptions,
+  flags: Record<string, unknown>,
+): Promise<{ raw: Record<string, unknown>; source: string }> {
+  const loaded = await loadRawConfig(options, flags);
+  if (!given(loaded.raw, 'dataset')) {
+    throw new UserInputError(`${loaded.source}: no dataset: give --dataset <kind> (and --data-root) or a dataset section in the config`);
+  }
+  return loaded;
+}
+
 export function requireRunDir(runDir: string | undefined): string {
   if (!runDir) throw new UserInputError('no run directory: give --run-dir <dir> (or runDir in the config file)');
   return resolve(runDir);
+}
+
+/** Makes the config's run directory absolute (the config written into it names it so) and returns it. */
+export function settleRunDir(config: { runDir?: string }): string {
+  const runDir = requireRunDir(config.runDir);
+  config.runDir = runDir;
+  return runDir;
+}
+
+/** Refuses to replace an earlier run (see `assertFreshRunDir`), then writes the resolved config; returns its path. */
+export async function startRunDir(runDir: string, config: unknown, options: RunStartOptions): Promise<string> {
+  await assertFreshRunDir(runDir, options);
+  return writeResolvedConfig(runDir, config);
 }
 
 /** Writes the resolved config (every default filled in) as `<runDir>/config.yaml`. */
@@ -92,5 +127,76 @@ export async function assertFreshRunDir(runDir: string, options: { resume?: stri
   if (options.resume || options.overwrite) return;
   if (await isCheckpoint(join(runDir, CHECKPOINT_DIR))) {
     throw new UserInputError(`${runDir} already holds a run: continue it with --resume ${runDir}, choose another --run-dir, or pass --overwrite`);
+  }
+}
+
+type DataSettings = SearchRunConfig['data'];
+
+/** Batch options of training data: shuffled, augmented, whole batches only. */
+export function trainingBatchOptions(data: DataSettings, seed: number) {
+  return { batchSize: data.batchSize, transforms: data.transforms, seed, shuffle: true, dropLast: true, prefetch: data.prefetch };
+}
+
+/** Batch options of validation data: in order, every image, no augmentation. */
+export function evaluationBatchOptions(data: DataSettings, seed: number) {
+  return { batchSize: data.batchSize, transforms: data.evalTransforms, seed, shuffle: false, dropLast: false };
+}
+
+/** Network input preprocessing recorded with the weights: the normalisation of the evaluation transforms. */
+export function preprocessingOf(normalize: false | { mean: number[]; std: number[] }): { mean: number[]; std: number[] } {
+  return normalize === false ? { mean: [0, 0, 0], std: [1, 1, 1] } : { mean: [...normalize.mean], std: [...normalize.std] };
+}
+
+export type DoneReport = Extract<ReportedEvent, { type: 'done' }>;
+
+/** How a run ended: the last fields of both run summaries. */
+export interface RunOutcome {
+  interrupted: boolean;
+  steps: number;
+  seconds: number;
+  validation: { mIoU: number; pixelAccuracy: number } | null;
+}
+
+/** The outcome from a run's done event; a run that sent none reports zero steps. */
+export function runOutcome(done: DoneReport | undefined): RunOutcome {
+  return { interrupted: done?.interrupted ?? false, steps: done?.step ?? 0, seconds: done?.seconds ?? 0, validation: done?.validation ?? null };
+}
+
+/** What a run's body gets from `withRunSession`. */
+export interface RunSession {
+  /** Raised by the first Ctrl-C. */
+  signal: AbortSignal;
+  /** Shows each event, then hands it to `onEvent`; returns the done event. */
+  follow<E extends ReportedEvent>(events: AsyncIterable<E>, onEvent?: (event: E) => Promise<void> | void): Promise<DoneReport | undefined>;
+}
+
+/**
+ * Runs `body` with a progress display and Ctrl-C as an interrupt, then disposes `model`. Both last
+ * until `body` returns, so that a Ctrl-C while the results are written does not cut them short.
+ */
+export async function withRunSession<T>(
+  ctx: CommandContext,
+  options: RunStartOptions,
+  model: { dispose(): void },
+  body: (session: RunSession) => Promise<T>,
+): Promise<T> {
+  const progress = createProgress(ctx);
+  const reporter = new RunReporter(progress, { verbose: options.verbose });
+  const interrupt = interruptSignal(() => progress.log('interrupting: stopping at the next step with a checkpoint (Ctrl-C again to quit now)'));
+  const follow = async <E extends ReportedEvent>(events: AsyncIterable<E>, onEvent?: (event: E) => Promise<void> | void) => {
+    let done: DoneReport | undefined;
+    for await (const event of events) {
+      reporter.handle(event);
+      if (onEvent) await onEvent(event);
+      if (event.type === 'done') done = event as DoneReport;
+    }
+    return done;
+  };
+  try {
+    return await body({ signal: interrupt.signal, follow });
+  } finally {
+    interrupt.dispose();
+    progress.finish();
+    model.dispose();
   }
 }

@@ -1,13 +1,8 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { UserInputError } from '@autodeeplab/core';
-import { createProgress, note, setupBackend, type CommandContext } from '../context.js';
+import { setupBackend, type CommandContext } from '../context.js';
 import { printJson, printLine } from '../io.js';
 import { addCommonOptions, collect, examples, parseInteger, type CommonOptions } from '../options.js';
-import { RunReporter, type ReportedEvent } from '../reporter.js';
-import { assertFreshRunDir, given, interruptSignal, loadRawConfig, parseSize, requireRunDir, writeResolvedConfig } from '../run-common.js';
-import { CHECKPOINT_DIR, GENOTYPE_FILE, GENOTYPES_DIR, METRICS_FILE, PLOTS_DIR, epochGenotypeFile } from '@autodeeplab/optim';
+import { loadRawRunConfig, parseSize } from '../run-common.js';
 
 interface SearchFlags extends CommonOptions {
   config?: string;
@@ -95,7 +90,16 @@ function printSearchSummary(ctx: CommandContext, s: SearchSummary): void {
 }
 
 export async function runSearch(ctx: CommandContext, options: SearchFlags): Promise<SearchSummary> {
-  const { raw, source } = await loadRawConfig(options, {
+  const { raw, source } = await loadRawRunConfig(options, searchConfigFlags(options));
+  await setupBackend(ctx, options);
+  // The packages are loaded only when a command needs them (fast --help, clear errors).
+  const { searchFromConfig } = await import('./search-run.js');
+  return searchFromConfig(ctx, options, raw, source);
+}
+
+/** The config fields that the flags set. */
+function searchConfigFlags(options: SearchFlags): Record<string, unknown> {
+  return {
     runDir: options.runDir,
     seed: options.seed,
     'dataset.kind': options.dataset,
@@ -108,130 +112,5 @@ export async function runSearch(ctx: CommandContext, options: SearchFlags): Prom
     'searchSpace.layers': options.layers,
     'searchSpace.filterMultiplier': options.filterMultiplier,
     'data.transforms.crop': options.crop,
-  });
-  if (!given(raw, 'dataset')) throw new UserInputError(`${source}: no dataset: give --dataset <kind> (and --data-root) or a dataset section in the config`);
-  await setupBackend(ctx, options);
-  // The packages are loaded only when a command needs them (fast --help, clear errors).
-  const { parseSearchRunConfig } = await import('../config.js');
-  const { datasetBatchSource, searchSplit } = await import('@autodeeplab/datasets');
-  const { Supernet } = await import('@autodeeplab/search-space');
-  const { search } = await import('@autodeeplab/optim');
-  const { decode, writePlots } = await import('@autodeeplab/decode');
-  const { writeGenotype } = await import('@autodeeplab/genotype');
-  const { open } = await import('../open-dataset.js');
-
-  const config = parseSearchRunConfig(raw, source);
-  const runDir = requireRunDir(config.runDir);
-  config.runDir = runDir;
-  if (!given(raw, 'search.seed')) config.search.seed = config.seed;
-  const warn = (line: string) => note(ctx, line);
-  const dataset = open(config.dataset, warn);
-  if (!given(raw, 'searchSpace.numClasses')) config.searchSpace.numClasses = dataset.numClasses;
-  else if (config.searchSpace.numClasses !== dataset.numClasses) {
-    throw new UserInputError(
-      `${source}: searchSpace.numClasses is ${config.searchSpace.numClasses} but the dataset ${dataset.name} has ${dataset.numClasses} classes`,
-    );
-  }
-  const val = config.val ? open(config.val, warn) : undefined;
-  if (val && val.numClasses !== dataset.numClasses) {
-    throw new UserInputError(`${source}: the validation dataset has ${val.numClasses} classes, the training dataset ${dataset.numClasses}`);
-  }
-  const split = searchSplit(dataset, { seed: config.seed, fraction: config.data.splitFraction });
-  const train = (indices: number[], seedOffset: number) =>
-    datasetBatchSource(dataset, {
-      indices,
-      batchSize: config.data.batchSize,
-      transforms: config.data.transforms,
-      seed: config.seed + seedOffset,
-      shuffle: true,
-      dropLast: true,
-      prefetch: config.data.prefetch,
-    });
-  const data = {
-    trainA: train(split.trainA, 0),
-    trainB: train(split.trainB, 1),
-    ...(val
-      ? {
-          val: datasetBatchSource(val, {
-            batchSize: config.data.batchSize,
-            transforms: config.data.evalTransforms,
-            seed: config.seed,
-            shuffle: false,
-            dropLast: false,
-          }),
-        }
-      : {}),
   };
-  for (const [name, source_] of Object.entries({ trainA: data.trainA, trainB: data.trainB })) {
-    if (source_.batchesPerEpoch < 1) {
-      const images = name === 'trainA' ? split.sizes.trainA : split.sizes.trainB;
-      throw new UserInputError(
-        `${name} has ${images} images, fewer than one batch of ${config.data.batchSize}: use a larger dataset or a smaller --batch-size`,
-      );
-    }
-  }
-
-  await assertFreshRunDir(runDir, options);
-  const configPath = await writeResolvedConfig(runDir, config);
-  await mkdir(join(runDir, GENOTYPES_DIR), { recursive: true });
-  const supernet = new Supernet(config.searchSpace, { seed: config.seed });
-  const progress = createProgress(ctx);
-  const reporter = new RunReporter(progress, { verbose: options.verbose });
-  const interrupt = interruptSignal(() => progress.log('interrupting: stopping at the next step with a checkpoint (Ctrl-C again to quit now)'));
-  let done: Extract<ReportedEvent, { type: 'done' }> | undefined;
-  let genotype: import('@autodeeplab/genotype').Genotype | undefined;
-  let checkpoint: string | null = null;
-  try {
-    for await (const event of search({
-      model: supernet,
-      data,
-      runDir,
-      config: config.search,
-      numClasses: dataset.numClasses,
-      resume: options.resume ? true : false,
-      overwrite: options.overwrite,
-      signal: interrupt.signal,
-      decode: (_model, at) => decode(supernet, { source: 'search', epoch: at.epoch, step: at.step }),
-    })) {
-      reporter.handle(event);
-      if (event.type === 'arch' && event.genotype) {
-        // Each epoch's genotype, and the latest as the run's genotype (kept when the run stops early).
-        genotype = event.genotype;
-        await writeGenotype(join(runDir, GENOTYPES_DIR, epochGenotypeFile(event.epoch + 1)), event.genotype);
-        await writeGenotype(join(runDir, GENOTYPE_FILE), event.genotype);
-      }
-      if (event.type === 'checkpoint') checkpoint = event.path;
-      if (event.type === 'done') {
-        done = event;
-        if (event.genotype) genotype = event.genotype;
-      }
-    }
-    let plots: Record<string, string> = {};
-    let genotypePath: string | null = null;
-    if (genotype) {
-      genotypePath = join(runDir, GENOTYPE_FILE);
-      await writeGenotype(genotypePath, genotype);
-      const alpha = (await supernet.alpha.array()) as number[][];
-      const beta = (await supernet.beta.array()) as number[];
-      const written = await writePlots(join(runDir, PLOTS_DIR), { genotype, alpha, beta, config: config.searchSpace });
-      plots = { trellis: written.trellis.png, cell: written.cell.png, ...(written.alpha ? { alpha: written.alpha.png } : {}) };
-    }
-    return {
-      runDir,
-      config: configPath,
-      genotype: genotypePath,
-      genotypes: join(runDir, GENOTYPES_DIR),
-      metrics: join(runDir, METRICS_FILE),
-      checkpoint: checkpoint ?? (done ? join(runDir, CHECKPOINT_DIR) : null),
-      plots,
-      interrupted: done?.interrupted ?? false,
-      steps: done?.step ?? 0,
-      seconds: done?.seconds ?? 0,
-      validation: done?.validation ?? null,
-    };
-  } finally {
-    interrupt.dispose();
-    progress.finish();
-    supernet.dispose();
-  }
 }

@@ -1,12 +1,9 @@
-import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { UserInputError } from '@autodeeplab/core';
-import { createProgress, note, setupBackend, type CommandContext } from '../context.js';
+import { setupBackend, type CommandContext } from '../context.js';
 import { printJson, printLine } from '../io.js';
 import { addCommonOptions, collect, examples, parseInteger, parseNumber, type CommonOptions } from '../options.js';
-import { RunReporter, percent, type ReportedEvent } from '../reporter.js';
-import { assertFreshRunDir, given, interruptSignal, loadRawConfig, parseSize, requireRunDir, writeResolvedConfig } from '../run-common.js';
-import { METRICS_FILE, NETWORK_DIR } from '@autodeeplab/optim';
+import { percent } from '../reporter.js';
+import { loadRawRunConfig, parseSize } from '../run-common.js';
 
 interface TrainFlags extends CommonOptions {
   config?: string;
@@ -41,10 +38,8 @@ export interface TrainSummary {
   validation: { mIoU: number; pixelAccuracy: number } | null;
 }
 
-/** Network input preprocessing recorded with the weights: the normalisation of the evaluation transforms. */
-export function preprocessingOf(normalize: false | { mean: number[]; std: number[] }): { mean: number[]; std: number[] } {
-  return normalize === false ? { mean: [0, 0, 0], std: [1, 1, 1] } : { mean: [...normalize.mean], std: [...normalize.std] };
-}
+// Defined in run-common so that train-run.ts can use it without importing this module.
+export { preprocessingOf } from '../run-common.js';
 
 export function registerTrain(program: Command, ctx: CommandContext): void {
   const command = program
@@ -87,20 +82,32 @@ export function registerTrain(program: Command, ctx: CommandContext): void {
     }
     const summary = await runTrain(ctx, options);
     if (options.json) printJson(ctx.io, summary);
-    else {
-      const out = (line = '') => printLine(ctx.io, line);
-      out(`${summary.interrupted ? 'Training interrupted' : 'Training finished'}: ${summary.steps} steps, ${summary.parameters} parameters`);
-      if (summary.validation) out(`validation mIoU ${percent(summary.validation.mIoU)}, pixel accuracy ${percent(summary.validation.pixelAccuracy)}`);
-      out(`run directory: ${summary.runDir}`);
-      out(`  config:   ${summary.config}`);
-      out(`  network:  ${summary.network}`);
-      out(`  metrics:  ${summary.metrics}`);
-      out(summary.interrupted ? `continue with: autodeeplab train --resume ${summary.runDir}` : `evaluate with: autodeeplab eval ${summary.runDir}`);
-    }
+    else printTrainSummary(ctx, summary);
   });
 }
 
+function printTrainSummary(ctx: CommandContext, s: TrainSummary): void {
+  const out = (line = '') => printLine(ctx.io, line);
+  out(`${s.interrupted ? 'Training interrupted' : 'Training finished'}: ${s.steps} steps, ${s.parameters} parameters`);
+  if (s.validation) out(`validation mIoU ${percent(s.validation.mIoU)}, pixel accuracy ${percent(s.validation.pixelAccuracy)}`);
+  out(`run directory: ${s.runDir}`);
+  out(`  config:   ${s.config}`);
+  out(`  network:  ${s.network}`);
+  out(`  metrics:  ${s.metrics}`);
+  out(s.interrupted ? `continue with: autodeeplab train --resume ${s.runDir}` : `evaluate with: autodeeplab eval ${s.runDir}`);
+}
+
 export async function runTrain(ctx: CommandContext, options: TrainFlags): Promise<TrainSummary> {
+  const { raw, source } = await loadRawRunConfig(options, trainConfigFlags(options));
+  if (options.valSplit) raw.val = { ...(raw.dataset as Record<string, unknown>), split: options.valSplit };
+  await setupBackend(ctx, options);
+  // The packages are loaded only when a command needs them (fast --help, clear errors).
+  const { trainFromConfig } = await import('./train-run.js');
+  return trainFromConfig(ctx, options, raw, source);
+}
+
+/** The config fields that the flags set. */
+function trainConfigFlags(options: TrainFlags): Record<string, unknown> {
   const flags: Record<string, unknown> = {
     runDir: options.runDir,
     seed: options.seed,
@@ -117,89 +124,5 @@ export async function runTrain(ctx: CommandContext, options: TrainFlags): Promis
   };
   if (options.preset) flags.network = { preset: options.preset };
   if (options.filterMultiplier !== undefined) flags.network = { filterMultiplier: options.filterMultiplier };
-  const { raw, source } = await loadRawConfig(options, flags);
-  if (!given(raw, 'dataset')) throw new UserInputError(`${source}: no dataset: give --dataset <kind> (and --data-root) or a dataset section in the config`);
-  if (options.valSplit) raw.val = { ...(raw.dataset as Record<string, unknown>), split: options.valSplit };
-  await setupBackend(ctx, options);
-  const { parseTrainRunConfig } = await import('../config.js');
-  const { loadGenotype } = await import('@autodeeplab/genotype');
-  const { buildNetwork, saveNetwork } = await import('@autodeeplab/model');
-  const { train } = await import('@autodeeplab/optim');
-  const { datasetBatchSource } = await import('@autodeeplab/datasets');
-  const { open } = await import('../open-dataset.js');
-
-  const config = parseTrainRunConfig(raw, source);
-  const runDir = requireRunDir(config.runDir);
-  config.runDir = runDir;
-  if (!given(raw, 'train.seed')) config.train.seed = config.seed;
-  const genotype = await loadGenotype(config.genotype);
-  const warn = (line: string) => note(ctx, line);
-  const dataset = open(config.dataset, warn);
-  if (config.network.numClasses !== undefined && config.network.numClasses !== dataset.numClasses) {
-    throw new UserInputError(`${source}: network.numClasses is ${config.network.numClasses} but the dataset ${dataset.name} has ${dataset.numClasses} classes`);
-  }
-  const val = config.val ? open(config.val, warn) : undefined;
-  const trainSource = datasetBatchSource(dataset, {
-    batchSize: config.data.batchSize,
-    transforms: config.data.transforms,
-    seed: config.seed,
-    shuffle: true,
-    dropLast: true,
-    prefetch: config.data.prefetch,
-  });
-  if (trainSource.batchesPerEpoch < 1) {
-    throw new UserInputError(`the training data has ${dataset.size} images, fewer than one batch of ${config.data.batchSize}`);
-  }
-  const valSource = val
-    ? datasetBatchSource(val, { batchSize: config.data.batchSize, transforms: config.data.evalTransforms, seed: config.seed, shuffle: false, dropLast: false })
-    : undefined;
-
-  await assertFreshRunDir(runDir, options);
-  const configPath = await writeResolvedConfig(runDir, config);
-  const { preset, ...networkOptions } = config.network;
-  const network = buildNetwork(genotype, {
-    ...networkOptions,
-    ...(preset ? { preset } : {}),
-    numClasses: dataset.numClasses,
-    seed: config.seed,
-  });
-  const progress = createProgress(ctx);
-  const reporter = new RunReporter(progress, { verbose: options.verbose });
-  const interrupt = interruptSignal(() => progress.log('interrupting: stopping at the next step with a checkpoint (Ctrl-C again to quit now)'));
-  let done: Extract<ReportedEvent, { type: 'done' }> | undefined;
-  try {
-    for await (const event of train({
-      model: network,
-      data: { train: trainSource, ...(valSource ? { val: valSource } : {}) },
-      runDir,
-      config: config.train,
-      numClasses: dataset.numClasses,
-      resume: options.resume ? true : false,
-      overwrite: options.overwrite,
-      signal: interrupt.signal,
-    })) {
-      reporter.handle(event);
-      if (event.type === 'done') done = event;
-    }
-    const networkDir = join(runDir, NETWORK_DIR);
-    await saveNetwork(networkDir, network, {
-      preprocessing: preprocessingOf(config.data.evalTransforms.normalize),
-      classNames: [...dataset.classNames],
-    });
-    return {
-      runDir,
-      config: configPath,
-      network: networkDir,
-      metrics: join(runDir, METRICS_FILE),
-      parameters: network.parameterCount(),
-      interrupted: done?.interrupted ?? false,
-      steps: done?.step ?? 0,
-      seconds: done?.seconds ?? 0,
-      validation: done?.validation ?? null,
-    };
-  } finally {
-    interrupt.dispose();
-    progress.finish();
-    network.dispose();
-  }
+  return flags;
 }
