@@ -1,15 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { UserInputError } from '@autodeeplab/core';
-import {
-  WORKER_MARKER,
-  type ModelDescriptor,
-  type StateLayout,
-  type StepReply,
-  type StepRequest,
-  type WorkerInit,
-  type WorkerReply,
-} from './protocol.js';
+import { WORKER_MARKER, type ModelDescriptor, type StateLayout, type StepReply, type StepRequest, type WorkerInit, type WorkerReply } from './protocol.js';
 import { WORKER_URL } from './worker.js';
 
 /** What a replica is asked to compute: its part of the batch, at the main copy's current state. */
