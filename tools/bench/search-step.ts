@@ -120,7 +120,7 @@ async function measure(
   };
 
   // Warm-up (tfjs-backend-wasm creates its XNNPACK operators on first use), then one probed and
-  // timed forward and one probed and timed forward + backward (the probe's cost is ~1 µs a kernel).
+  // timed forward and one probed and timed forward + backward (the probe adds little to a kernel).
   for (let i = 0; i < opts.warmup; i++) forward();
   probe.reset();
   let start = performance.now();

@@ -6,7 +6,7 @@ beforeAll(async () => {
   await initBackend({ backend: 'cpu' });
 });
 
-/** Parameter counts by hand (SPEC §1 structures; BN γ, β counted when affine). */
+/** Parameter counts by hand (the structures of paper §3.1; BN γ, β counted when affine). */
 function byHand(name: string, c: number, stride: 1 | 2, affine: boolean): number {
   const bn = affine ? 2 * c : 0;
   switch (name) {

@@ -52,3 +52,16 @@ export interface LoopSpec<A = unknown> {
   /** Extra fields for the done event. */
   finish(): Promise<Partial<DoneEvent<A>>>;
 }
+
+/** What the caller of search or train says about the run itself, as the loop takes it. */
+export interface RunControlOptions {
+  runDir: string;
+  resume?: boolean | string;
+  overwrite?: boolean;
+  signal?: AbortSignal;
+}
+
+/** The loop's run-control fields from a search's or a training's options (defaults: no resume, no overwrite). */
+export function runControl(options: RunControlOptions): Pick<LoopSpec<unknown>, 'runDir' | 'resume' | 'overwrite' | 'signal'> {
+  return { runDir: options.runDir, resume: options.resume ?? false, overwrite: options.overwrite ?? false, signal: options.signal };
+}

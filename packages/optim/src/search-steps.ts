@@ -4,6 +4,7 @@ import { validate } from './evaluate.js';
 import { EpochReader } from './epoch-reader.js';
 import { now, type ArchEvent, type RunEvent } from './events.js';
 import type { LoopSpec, StepOutcome } from './loop.js';
+import { runControl } from './loop-spec.js';
 import { modelNumClasses, nameVariables } from './named-variables.js';
 import { Adam, SGD } from './optimizers.js';
 import { startLoopWorkers, type GradientWorkerPool } from './parallel/pool.js';
@@ -88,10 +89,7 @@ export class BilevelSearch<A> {
     return {
       kind: 'search',
       model: options.model,
-      runDir: options.runDir,
-      resume: options.resume ?? false,
-      overwrite: options.overwrite ?? false,
-      signal: options.signal,
+      ...runControl(options),
       config: config as unknown as Record<string, unknown>,
       mutableKeys: [],
       epochs: config.epochs,

@@ -6,6 +6,7 @@ import { validate } from './evaluate.js';
 import { modelNumClasses, nameVariables } from './named-variables.js';
 import { updateOn } from './update.js';
 import { runLoop, type StepOutcome } from './loop.js';
+import { runControl } from './loop-spec.js';
 import { withMetricsLog } from './metrics-log.js';
 import { SGD } from './optimizers.js';
 import { startLoopWorkers, type GradientWorkerPool } from './parallel/pool.js';
@@ -92,10 +93,7 @@ async function* trainEvents(options: TrainOptions): AsyncGenerator<TrainEvent, v
     for await (const event of runLoop({
       kind: 'train',
       model,
-      runDir: options.runDir,
-      resume: options.resume ?? false,
-      overwrite: options.overwrite ?? false,
-      signal: options.signal,
+      ...runControl(options),
       config: config as unknown as Record<string, unknown>,
       mutableKeys: [],
       epochs,

@@ -4,7 +4,7 @@ import { BUILTIN_OPS } from '@autodeeplab/ops';
 import { SearchSpaceConfigSchema, nodeSize, parseSearchSpaceConfig, stemChannels } from './config.js';
 
 describe('SearchSpaceConfigSchema', () => {
-  it("defaults to the paper's search space (SPEC §1–2)", () => {
+  it("defaults to the paper's search space (paper §3, §5.1)", () => {
     const config = parseSearchSpaceConfig({});
     expect(config).toMatchObject({ layers: 12, blocks: 5, filterMultiplier: 8, scales: [4, 8, 16, 32], numClasses: 19, affine: false });
     expect(config.ops).toEqual(['none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5', 'dil_conv_3x3', 'dil_conv_5x5']);

@@ -1,14 +1,5 @@
-import {
-  addConst,
-  addLocal,
-  assemble,
-  FunctionBuilder,
-  loopWhileDecremented,
-  op,
-  remainingAtLeast,
-  repeatWhileBelow,
-  type AssembledFunction,
-} from './assembler.js';
+import { addConst, assemble, FunctionBuilder, op, remainingAtLeast, repeatWhileBelow, type AssembledFunction } from './assembler.js';
+import { sweepPixels, type SweepArgs } from './pixel-sweep.js';
 
 /**
  * tapOuter: one tap of a regular filter gradient, a sum of outer products over a block of pixels,
@@ -28,35 +19,10 @@ import {
  * That is one tap of a regular INPUT gradient along a run of pixels (c = the pixel, the sum over the
  * output channels, dy = the filter transposed to [Co, Ci]).
  */
-export type TapOuter = (
-  x: number,
-  dy: number,
-  acc: number,
-  rows: number,
-  xRowStride: number,
-  dyRowStride: number,
-  cols: number,
-  xColStride: number,
-  dyColStride: number,
-  inChannels: number,
-  coBytes: number,
-) => void;
+export type TapOuter = (...args: [...SweepArgs, inChannels: number, coBytes: number]) => void;
 
-export type TapOuterStrided = (
-  x: number,
-  dy: number,
-  acc: number,
-  rows: number,
-  xRowStride: number,
-  dyRowStride: number,
-  cols: number,
-  xColStride: number,
-  dyColStride: number,
-  count: number,
-  oBytes: number,
-  xChanStride: number,
-  accRowStride: number,
-) => void;
+/** TapOuter's parameters (ci, coBytes read as count, oBytes) and the two strides of the strided form. */
+export type TapOuterStrided = (...args: [...Parameters<TapOuter>, xChanStride: number, accRowStride: number]) => void;
 
 const PARAMS = ['x', 'dy', 'acc', 'rows', 'xRowStride', 'dyRowStride', 'cols', 'xColStride', 'dyColStride', 'ci', 'coBytes'] as const;
 const STRIDED_PARAMS = [...PARAMS, 'xChanStride', 'accRowStride'] as const;
@@ -140,35 +106,7 @@ function block(L: Layout, nc: number, nv: number): number[] {
       pixel.push(...get(acc(c, v)), ...get(L.S), ...get(L.D0 + v), ...op.f32x4Mul, ...op.f32x4Add, ...set(acc(c, v)));
     }
   }
-  return [
-    ...loads,
-    ...get(L.XC),
-    ...set(L.XR),
-    ...get(L.DY),
-    ...get(L.CO),
-    ...op.i32Add,
-    ...set(L.DR),
-    ...get(L.ROWS),
-    ...set(L.R),
-    ...op.loop,
-    ...get(L.XR),
-    ...set(L.XP),
-    ...get(L.DR),
-    ...set(L.DP),
-    ...get(L.COLS),
-    ...set(L.J),
-    ...op.loop,
-    ...pixel,
-    ...addLocal(L.XP, L.XCS),
-    ...addLocal(L.DP, L.DCS),
-    ...loopWhileDecremented(L.J),
-    ...op.end,
-    ...addLocal(L.XR, L.XRS),
-    ...addLocal(L.DR, L.DRS),
-    ...loopWhileDecremented(L.R),
-    ...op.end,
-    ...stores,
-  ];
+  return [...loads, ...get(L.XC), ...set(L.XR), ...get(L.DY), ...get(L.CO), ...op.i32Add, ...set(L.DR), ...sweepPixels(L, pixel), ...stores];
 }
 
 /** All output-channel blocks (8 at a time, then 4) for `nc` input channels, then advance by nc channels. */

@@ -1,14 +1,5 @@
-import {
-  addConst,
-  addLocal,
-  assemble,
-  FunctionBuilder,
-  loopWhileDecremented,
-  op,
-  remainingAtLeast,
-  repeatWhileBelow,
-  type AssembledFunction,
-} from './assembler.js';
+import { addConst, assemble, FunctionBuilder, op, remainingAtLeast, repeatWhileBelow, type AssembledFunction } from './assembler.js';
+import { sweepPixels, type PixelSweepLocals, type SweepArgs } from './pixel-sweep.js';
 
 /**
  * tapReduce: one tap of a depthwise filter gradient over a block of rows,
@@ -19,54 +10,12 @@ import {
  * positive multiple of 16). Channels go 8 at a time (two independent f32x4 accumulators, to hide the
  * add latency), then 4.
  */
-export type TapReduce = (
-  x: number,
-  dy: number,
-  acc: number,
-  rows: number,
-  xRowStride: number,
-  dyRowStride: number,
-  cols: number,
-  xColStride: number,
-  dyColStride: number,
-  cBytes: number,
-) => void;
+export type TapReduce = (...args: [...SweepArgs, cBytes: number]) => void;
 
-/** The locals the row/column loop reads and writes (indices from the function builder). */
-type RowLoopLocals = Record<'X' | 'DY' | 'C' | 'ROWS' | 'R' | 'XR' | 'DR' | 'XRS' | 'DRS' | 'COLS' | 'J' | 'XP' | 'DP' | 'XCS' | 'DCS', number>;
-
-/** The row/column double loop around `body` (which reads xPixel, dyPixel), for the channels at offset c. */
-function rowsAndCols(l: RowLoopLocals, body: number[]): number[] {
+/** The row/column sweep around `body` (which reads xPixel, dyPixel), for the channels at offset c. */
+function rowsAndCols(l: PixelSweepLocals & Record<'X' | 'DY' | 'C', number>, body: number[]): number[] {
   const { localGet: get, localSet: set } = op;
-  return [
-    ...get(l.X),
-    ...get(l.C),
-    ...op.i32Add,
-    ...set(l.XR),
-    ...get(l.DY),
-    ...get(l.C),
-    ...op.i32Add,
-    ...set(l.DR),
-    ...get(l.ROWS),
-    ...set(l.R),
-    ...op.loop,
-    ...get(l.XR),
-    ...set(l.XP),
-    ...get(l.DR),
-    ...set(l.DP),
-    ...get(l.COLS),
-    ...set(l.J),
-    ...op.loop,
-    ...body,
-    ...addLocal(l.XP, l.XCS),
-    ...addLocal(l.DP, l.DCS),
-    ...loopWhileDecremented(l.J),
-    ...op.end,
-    ...addLocal(l.XR, l.XRS),
-    ...addLocal(l.DR, l.DRS),
-    ...loopWhileDecremented(l.R),
-    ...op.end,
-  ];
+  return [...get(l.X), ...get(l.C), ...op.i32Add, ...set(l.XR), ...get(l.DY), ...get(l.C), ...op.i32Add, ...set(l.DR), ...sweepPixels(l, body)];
 }
 
 export function tapReduceFunction(): AssembledFunction {
@@ -82,7 +31,7 @@ export function tapReduceFunction(): AssembledFunction {
   const V0 = f.v128('sum0');
   const V1 = f.v128('sum1');
   const { localGet: get, localSet: set } = op;
-  const loop: RowLoopLocals = { X, DY, C, ROWS, R, XR, DR, XRS, DRS, COLS, J, XP, DP, XCS, DCS };
+  const loop = { X, DY, C, ROWS, R, XR, DR, XRS, DRS, COLS, J, XP, DP, XCS, DCS };
 
   /** v = v + x[xPixel + off] · dy[dyPixel + off] */
   const mac = (v: number, off: number) => [
