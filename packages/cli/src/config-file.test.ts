@@ -30,6 +30,15 @@ describe('config files', () => {
     expect(() => setPath(base, 'a.b.c', 1)).toThrow(/'b' is not an object/);
   });
 
+  it('refuses paths through __proto__, constructor or prototype, and leaves Object.prototype alone', () => {
+    for (const path of ['__proto__.x', '__proto__', 'a.constructor.prototype.x', 'search.prototype']) {
+      expect(() => setPath({ a: {} }, path, 1)).toThrow(/is not a config field/);
+    }
+    expect(() => applyOverrides({}, {}, ['__proto__={runDir: /elsewhere}'])).toThrow(/'__proto__' is not a config field/);
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    expect(Object.getPrototypeOf(applyOverrides({ runDir: 'runs/a' }, {}, []))).toBe(Object.prototype);
+  });
+
   it('reads --set values as YAML scalars and lists', () => {
     expect(parseAssignment('search.epochs=3')).toEqual({ path: 'search.epochs', value: 3 });
     expect(parseAssignment('searchSpace.scales=[4, 8]')).toEqual({ path: 'searchSpace.scales', value: [4, 8] });

@@ -30,10 +30,16 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 /** Sets `a.b.c` in a nested object, creating objects on the way. Returns a new object. */
 export function setPath(target: Record<string, unknown>, path: string, value: unknown): Record<string, unknown> {
   const keys = path.split('.');
   if (keys.some((k) => k === '')) throw new UserInputError(`--set: invalid field path '${path}'`);
+  // These would walk into (or replace) an object's prototype instead of setting a config field.
+  const forbidden = keys.find((k) => FORBIDDEN_KEYS.has(k));
+  if (forbidden)
+    throw new UserInputError(`--set ${path}: '${forbidden}' is not a config field (no field path may contain __proto__, constructor or prototype)`);
   const out = structuredClone(target);
   let node: Record<string, unknown> = out;
   for (const key of keys.slice(0, -1)) {
