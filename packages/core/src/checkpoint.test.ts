@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, readdir, writeFile, truncate } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, symlink, writeFile, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,6 +92,28 @@ describe('checkpoints', () => {
     expect(() => requireTensor(loaded, dir, 'a', [2, 2])).toThrow(/tensor 'a' has shape \[4\], expected \[2,2\]/);
     disposeCheckpoint(loaded);
     await expect(loadCheckpoint(join(dir, 'nowhere'))).rejects.toThrow(/nowhere\/model\.json: no checkpoint here/);
+  });
+
+  it('reads weights only from a regular file inside the checkpoint directory', async () => {
+    const dir = join(await tempDir(), 'escape');
+    await saveCheckpoint(dir, { w: tf.ones([4]) }, {});
+    const manifestPath = join(dir, 'model.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { weightsManifest: { paths: string[] }[] };
+    const original = manifest.weightsManifest[0]!.paths[0]!;
+    for (const path of ['../../../etc/passwd', '/etc/passwd', 'sub/weights.bin', '..']) {
+      manifest.weightsManifest[0]!.paths[0] = path;
+      await writeFile(manifestPath, JSON.stringify(manifest));
+      await expect(loadCheckpoint(dir)).rejects.toThrow(/is not a file name inside the checkpoint directory/);
+    }
+    manifest.weightsManifest[0]!.paths[0] = 'weights-zero.bin';
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    await symlink('/dev/zero', join(dir, 'weights-zero.bin'));
+    await expect(loadCheckpoint(dir)).rejects.toThrow(/weights-zero\.bin: is not a regular file/);
+    manifest.weightsManifest[0]!.paths[0] = original;
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    const loaded = await loadCheckpoint(dir);
+    expect(Array.from(loaded.tensors.get('w')!.dataSync())).toEqual([1, 1, 1, 1]);
+    disposeCheckpoint(loaded);
   });
 
   it('survives SIGKILL during repeated saves: the last good checkpoint stays loadable', async () => {

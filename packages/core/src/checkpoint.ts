@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from './atomic.js';
 import { FileFormatError } from './errors.js';
@@ -99,17 +99,33 @@ export async function readCheckpointManifest(dir: string): Promise<CheckpointMan
   return parseWithSchema(ManifestSchema, json, path);
 }
 
+/**
+ * The weights file a manifest names, checked before anything is read: a plain file name inside the
+ * checkpoint directory (a manifest must not make us read `../../etc/…`), a regular file (not a device
+ * such as /dev/zero behind a link), of the size the manifest records.
+ */
+async function checkedWeightsPath(dir: string, name: string, bytes: number): Promise<string> {
+  if (name !== basename(name) || name === '.' || name === '..') {
+    throw new FileFormatError(join(dir, MANIFEST), `weights path '${name}' is not a file name inside the checkpoint directory`);
+  }
+  const path = join(dir, name);
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw new FileFormatError(path, 'weights file is missing', { cause: error });
+  }
+  if (!info.isFile()) throw new FileFormatError(path, 'is not a regular file');
+  if (info.size !== bytes) throw new FileFormatError(path, `has ${info.size} bytes, expected ${bytes} (truncated or corrupt)`);
+  return path;
+}
+
 /** Loads a checkpoint, verifying size and checksum of the weights. The caller owns the tensors. */
 export async function loadCheckpoint<M = unknown>(dir: string): Promise<Checkpoint<M>> {
   const manifest = await readCheckpointManifest(dir);
   const group = manifest.weightsManifest[0]!;
-  const weightsPath = join(dir, group.paths[0]!);
-  let weights: Buffer;
-  try {
-    weights = await readFile(weightsPath);
-  } catch (error) {
-    throw new FileFormatError(weightsPath, 'weights file is missing', { cause: error });
-  }
+  const weightsPath = await checkedWeightsPath(dir, group.paths[0]!, manifest.weightsBytes);
+  const weights = await readFile(weightsPath);
   if (weights.byteLength !== manifest.weightsBytes) {
     throw new FileFormatError(weightsPath, `has ${weights.byteLength} bytes, expected ${manifest.weightsBytes} (truncated or corrupt)`);
   }
