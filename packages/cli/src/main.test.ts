@@ -31,6 +31,14 @@ describe('runCli: flags, help and errors', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('an error found before any work prints one line and exits 2 (train with both --preset and -F)', async () => {
+    for (const verbose of [[], ['-v']]) {
+      const r = await runCaptured(['train', '--preset', 'S', '-F', '4', '--dataset', 'synthetic', ...verbose]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('give --preset or --filter-multiplier, not both');
+    }
+  });
+
   it('an unknown command exits 2', async () => {
     const r = await runCaptured(['serch']);
     expect(r.code).toBe(2);

@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander';
+import { UserInputError } from '@autodeeplab/core';
 import { EXIT_OK, EXIT_USAGE, formatError } from './errors.js';
 import { processIo, type CliIo } from './io.js';
 import { buildProgram } from './program.js';
@@ -11,6 +12,11 @@ import { buildProgram } from './program.js';
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   const verbose = argv.includes('--verbose') || argv.includes('-v');
   const program = buildProgram({ io });
+  // Commander prints the errors of parsing itself; one thrown inside a command's action it does not.
+  let inAction = false;
+  program.hook('preAction', () => {
+    inAction = true;
+  });
   try {
     if (argv.length === 0) {
       io.stderr.write(program.helpInformation());
@@ -19,9 +25,13 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT_OK;
   } catch (error) {
-    if (error instanceof CommanderError) {
+    if (error instanceof CommanderError && !inAction) {
       // Commander has already printed its message (an unknown flag, a missing argument, help).
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (error instanceof CommanderError) {
+      io.stderr.write(formatError(new UserInputError(error.message, { cause: error }), verbose).text);
+      return EXIT_USAGE;
     }
     const { code, text } = formatError(error, verbose);
     io.stderr.write(text);

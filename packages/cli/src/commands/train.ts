@@ -1,4 +1,5 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { UserInputError } from '@autodeeplab/core';
 import { setupBackend, type CommandContext } from '../context.js';
 import { printJson, printLine } from '../io.js';
 import { addCommonOptions, collect, examples, parseInteger, parseNumber, type CommonOptions } from '../options.js';
@@ -78,7 +79,7 @@ export function registerTrain(program: Command, ctx: CommandContext): void {
     );
   addCommonOptions(command).action(async (options: TrainFlags) => {
     if (options.preset && options.filterMultiplier !== undefined) {
-      throw new InvalidArgumentError('give --preset or --filter-multiplier, not both');
+      throw new UserInputError('give --preset or --filter-multiplier, not both');
     }
     const summary = await runTrain(ctx, options);
     if (options.json) printJson(ctx.io, summary);
