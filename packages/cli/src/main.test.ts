@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCaptured } from './testing.js';
 
@@ -37,6 +40,16 @@ describe('runCli: flags, help and errors', () => {
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('give --preset or --filter-multiplier, not both');
     }
+  });
+
+  it('a run directory that is a file exits 2 naming it (not a raw EEXIST)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'adl-cli-'));
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const r = await runCaptured(['search', '--dataset', 'synthetic', '--run-dir', file, '--epochs', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`run directory ${file}: it is a file, not a directory; choose another --run-dir`);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('an unknown command exits 2', async () => {

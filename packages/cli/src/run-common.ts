@@ -78,9 +78,29 @@ export async function startRunDir(runDir: string, config: unknown, options: RunS
   return writeResolvedConfig(runDir, config);
 }
 
+/** Why a directory could not be made, in the user's words, by the error's code. */
+const MKDIR_PROBLEMS: Record<string, string> = {
+  EEXIST: 'it is a file, not a directory',
+  ENOTDIR: 'a part of its path is a file, not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'the operation is not permitted there',
+  EROFS: 'the file system is read-only',
+};
+
+/** Creates the run directory, or says in one line why it cannot be one (exit 2). */
+export async function makeRunDir(runDir: string): Promise<void> {
+  try {
+    await mkdir(runDir, { recursive: true });
+  } catch (error) {
+    const problem = MKDIR_PROBLEMS[String((error as { code?: unknown }).code)];
+    if (!problem) throw error;
+    throw new UserInputError(`run directory ${runDir}: ${problem}; choose another --run-dir`, { cause: error });
+  }
+}
+
 /** Writes the resolved config (every default filled in) as `<runDir>/config.yaml`. */
 export async function writeResolvedConfig(runDir: string, config: unknown): Promise<string> {
-  await mkdir(runDir, { recursive: true });
+  await makeRunDir(runDir);
   const path = join(runDir, RUN_CONFIG_FILE);
   await writeFileAtomic(path, `# Resolved by autodeeplab: every setting of this run, defaults included.\n${toYaml(config)}`);
   return path;

@@ -30,8 +30,8 @@ export function openAde20k(input: Ade20kSpec, options: OpenOptions = {}): FileDa
   if (!dir) throw layoutError('ade20k', `images/ in one of ${candidates.join(', ')}`, LAYOUT);
   const imageDir = join(dir, 'images', spec.split);
   const labelDir = join(dir, 'annotations', spec.split);
-  if (!isDir(imageDir)) throw layoutError('ade20k', `the directory ${imageDir}`, LAYOUT);
-  if (!isDir(labelDir)) throw layoutError('ade20k', `the directory ${labelDir}`, LAYOUT);
+  if (!isDir(imageDir)) throw layoutError('ade20k', `the directory ${imageDir}`, LAYOUT, imageDir);
+  if (!isDir(labelDir)) throw layoutError('ade20k', `the directory ${labelDir}`, LAYOUT, labelDir);
 
   const items: FileItem[] = [];
   for (const file of sortedEntries(imageDir)) {

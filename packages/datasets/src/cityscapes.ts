@@ -27,7 +27,7 @@ export function openCityscapes(input: CityscapesSpec, options: OpenOptions = {})
   const gt = spec.coarse ? 'gtCoarse' : 'gtFine';
   const imageDir = join(spec.root, 'leftImg8bit', spec.split);
   const labelDir = join(spec.root, gt, spec.split);
-  if (!isDir(spec.root)) throw layoutError('cityscapes', `the dataset root ${spec.root}`, LAYOUT);
+  if (!isDir(spec.root)) throw layoutError('cityscapes', `the dataset root ${spec.root}`, LAYOUT, spec.root);
   requireDir('cityscapes', imageDir, LAYOUT);
   requireDir('cityscapes', labelDir, LAYOUT);
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileFormatError } from '@autodeeplab/core';
 import { openDataset } from './spec.js';
@@ -137,6 +138,8 @@ describe('folder', () => {
 
   it('layout errors: missing root, classes.json, split list, mask', () => {
     expect(() => openDataset({ kind: 'folder', root: join(tmp.dir, 'none') })).toThrow(/dataset root .*none[\s\S]*<root>\/images\/<id>/);
+    writeFileSync(join(tmp.dir, 'a-file'), 'x');
+    expect(() => openDataset({ kind: 'folder', root: join(tmp.dir, 'a-file') })).toThrow(/dataset root .*a-file but it is a file, not a directory/);
     const r = join(tmp.dir, 'nomask');
     writeFile(join(r, 'classes.json'), JSON.stringify({ classes: ['a', 'b'] }));
     writeFile(join(r, 'images/x.jpg'), 'x');

@@ -61,7 +61,7 @@ const IMAGE_EXT = ['.jpg', '.jpeg', '.png'];
 
 export function openFolder(input: FolderSpec, options: OpenOptions = {}): FileDataset {
   const spec = FolderSpecSchema.parse(input);
-  if (!isDir(spec.root)) throw layoutError('folder', `the dataset root ${spec.root}`, FOLDER_LAYOUT);
+  if (!isDir(spec.root)) throw layoutError('folder', `the dataset root ${spec.root}`, FOLDER_LAYOUT, spec.root);
   const classesPath = spec.classes ?? join(spec.root, 'classes.json');
   if (!isFile(classesPath)) throw layoutError('folder', `the class file ${classesPath}`, FOLDER_LAYOUT);
   let json: unknown;
@@ -73,8 +73,8 @@ export function openFolder(input: FolderSpec, options: OpenOptions = {}): FileDa
   const classes = parseWithSchema(ClassesFileSchema, json, classesPath);
   const imageDir = join(spec.root, 'images');
   const maskDir = join(spec.root, 'masks');
-  if (!isDir(imageDir)) throw layoutError('folder', `the directory ${imageDir}`, FOLDER_LAYOUT);
-  if (!isDir(maskDir)) throw layoutError('folder', `the directory ${maskDir}`, FOLDER_LAYOUT);
+  if (!isDir(imageDir)) throw layoutError('folder', `the directory ${imageDir}`, FOLDER_LAYOUT, imageDir);
+  if (!isDir(maskDir)) throw layoutError('folder', `the directory ${maskDir}`, FOLDER_LAYOUT, maskDir);
 
   // id → image file, from the directory listing (flat) or the split list (ids may contain sub-folders).
   const findImage = (id: string) => IMAGE_EXT.map((ext) => join(imageDir, id + ext)).filter(isFile);

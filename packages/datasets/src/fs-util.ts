@@ -17,13 +17,17 @@ export function isFile(path: string): boolean {
   }
 }
 
-/** Thrown when a dataset folder does not have the expected layout: names the path and the layout. */
-export function layoutError(dataset: string, missing: string, layout: string): UserInputError {
-  return new UserInputError(`${dataset}: expected ${missing} but it does not exist.\nThe ${dataset} loader looks for this layout:\n${layout}`);
+/**
+ * Thrown when a dataset folder does not have the expected layout: names the path and the layout.
+ * `path`, when given, is the directory expected: a file found in its place is said to be one.
+ */
+export function layoutError(dataset: string, missing: string, layout: string, path?: string): UserInputError {
+  const found = path !== undefined && existsSync(path) && !isDir(path) ? 'it is a file, not a directory' : 'it does not exist';
+  return new UserInputError(`${dataset}: expected ${missing} but ${found}.\nThe ${dataset} loader looks for this layout:\n${layout}`);
 }
 
 export function requireDir(dataset: string, path: string, layout: string): void {
-  if (!isDir(path)) throw layoutError(dataset, `the directory ${path}`, layout);
+  if (!isDir(path)) throw layoutError(dataset, `the directory ${path}`, layout, path);
 }
 
 export function sortedEntries(dir: string): string[] {
