@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatCount, formatDuration, formatTable, formatValue } from './format.js';
+import { formatBytes, formatCount, formatDuration, formatTable, formatValue, printable } from './format.js';
 
 describe('formatting', () => {
   it('formats counts as in the paper tables', () => {
@@ -24,5 +24,11 @@ describe('formatting', () => {
       ['sidewalk', 0.25],
     ]);
     expect(text.split('\n')).toEqual(['class      IoU', '--------  ----', 'road       0.5', 'sidewalk  0.25', '']);
+  });
+
+  it('printable escapes control characters and keeps the rest', () => {
+    expect(printable('\u001b[31mred\u001b[0m car')).toBe('\\x1b[31mred\\x1b[0m car');
+    expect(printable('bell\u0007 tab\t del\u007f csi\u009b')).toBe('bell\\x07 tab\\x09 del\\x7f csi\\x9b');
+    expect(printable('road · sidewalk é 道路')).toBe('road · sidewalk é 道路');
   });
 });

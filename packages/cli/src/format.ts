@@ -58,3 +58,13 @@ export function formatTable(rows: (string | number)[][]): string {
   const [header, ...body] = cells;
   return [line(header!), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n') + '\n';
 }
+
+/**
+ * `text` safe to print on a terminal: control characters (C0, DEL, C1 — escape sequences start with
+ * them) are shown as `\xNN` instead of being sent, so a class name from a dataset file cannot move
+ * the cursor, recolour or retitle the user's terminal.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UserInputError } from '@autodeeplab/core';
 import { createProgress, note, setupBackend, type CommandContext } from '../context.js';
 import { applyOverrides } from '../config-file.js';
-import { formatTable } from '../format.js';
+import { formatTable, printable } from '../format.js';
 import { printJson, printLine } from '../io.js';
 import { readRunConfig, resolveNetworkDir } from '../network-dir.js';
 import { addCommonOptions, collect, examples, parseInteger, type CommonOptions } from '../options.js';
@@ -60,8 +60,10 @@ export function registerEval(program: Command, ctx: CommandContext): void {
       printJson(ctx.io, result);
       return;
     }
-    printLine(ctx.io, `${result.dataset.name}: ${result.images} images, ${result.pixels} labelled pixels`);
-    ctx.io.stdout.write(formatTable([['class', 'IoU %'], ...result.perClass.map((c) => [c.class, c.iou === null ? 'n/a' : Number((100 * c.iou).toFixed(2))])]));
+    printLine(ctx.io, `${printable(result.dataset.name)}: ${result.images} images, ${result.pixels} labelled pixels`);
+    ctx.io.stdout.write(
+      formatTable([['class', 'IoU %'], ...result.perClass.map((c) => [printable(c.class), c.iou === null ? 'n/a' : Number((100 * c.iou).toFixed(2))])]),
+    );
     printLine(ctx.io, `mIoU ${percent(result.mIoU)}   pixel accuracy ${percent(result.pixelAccuracy)}`);
   });
 }
