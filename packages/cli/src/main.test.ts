@@ -52,6 +52,19 @@ describe('runCli: flags, help and errors', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('resuming a search run with train (or a training run with search) says which run it is', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'adl-cli-'));
+    writeFileSync(join(dir, 'config.yaml'), 'runDir: x\ndataset: { kind: synthetic }\nsearchSpace: { layers: 2 }\nsearch: { epochs: 1 }\n');
+    const r = await runCaptured(['train', '--resume', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--resume ${dir}: that is a search run; continue it with autodeeplab search --resume ${dir}`);
+    writeFileSync(join(dir, 'config.yaml'), 'runDir: x\ndataset: { kind: synthetic }\ngenotype: paper\nnetwork: { preset: S }\ntrain: { epochs: 1 }\n');
+    const t = await runCaptured(['search', '--resume', dir]);
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain(`--resume ${dir}: that is a training run; continue it with autodeeplab train --resume ${dir}`);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('an unknown command exits 2', async () => {
     const r = await runCaptured(['serch']);
     expect(r.code).toBe(2);

@@ -15,11 +15,32 @@ export interface ConfigSourceOptions {
   set?: string[];
 }
 
+export type RunKind = 'search' | 'train';
+
+/** The sections only a search's config or only a training's config has. */
+const KIND_SECTIONS: Record<RunKind, readonly string[]> = { search: ['searchSpace', 'search'], train: ['network', 'train', 'genotype'] };
+
+/** Refuses to resume a search run with `train` or a training run with `search`, saying which it is. */
+function assertRunKind(config: unknown, runDir: string, kind: RunKind | undefined): void {
+  if (kind === undefined || typeof config !== 'object' || config === null) return;
+  const other: RunKind = kind === 'search' ? 'train' : 'search';
+  const keys = Object.keys(config);
+  if (KIND_SECTIONS[other].some((k) => keys.includes(k)) && !KIND_SECTIONS[kind].some((k) => keys.includes(k))) {
+    throw new UserInputError(
+      `--resume ${runDir}: that is a ${other === 'search' ? 'search' : 'training'} run; continue it with autodeeplab ${other} --resume ${runDir}`,
+    );
+  }
+}
+
 /**
  * The raw config of a run: `<run-dir>/config.yaml` when resuming, else the `--config` file, else
  * empty; then the flags, then `--set`. Returns the data and a name for error messages.
  */
-export async function loadRawConfig(options: ConfigSourceOptions, flags: Record<string, unknown>): Promise<{ raw: Record<string, unknown>; source: string }> {
+export async function loadRawConfig(
+  options: ConfigSourceOptions,
+  flags: Record<string, unknown>,
+  kind?: RunKind,
+): Promise<{ raw: Record<string, unknown>; source: string }> {
   let base: unknown = {};
   let source = 'command-line options';
   if (options.resume) {
@@ -27,6 +48,7 @@ export async function loadRawConfig(options: ConfigSourceOptions, flags: Record<
     if (!existsSync(file)) throw new UserInputError(`--resume ${options.resume}: not a run directory (no ${RUN_CONFIG_FILE} in it)`);
     base = await readConfigFile(file);
     source = file;
+    assertRunKind(base, options.resume, kind);
     if (options.config) {
       throw new UserInputError('--resume continues a run with its own config; do not also give --config (use flags to change settings that may change)');
     }
@@ -52,8 +74,9 @@ export interface RunStartOptions {
 export async function loadRawRunConfig(
   options: ConfigSourceOptions,
   flags: Record<string, unknown>,
+  kind: RunKind,
 ): Promise<{ raw: Record<string, unknown>; source: string }> {
-  const loaded = await loadRawConfig(options, flags);
+  const loaded = await loadRawConfig(options, flags, kind);
   if (!given(loaded.raw, 'dataset')) {
     throw new UserInputError(`${loaded.source}: no dataset: give --dataset <kind> (and --data-root) or a dataset section in the config`);
   }

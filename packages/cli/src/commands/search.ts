@@ -90,7 +90,7 @@ function printSearchSummary(ctx: CommandContext, s: SearchSummary): void {
 }
 
 export async function runSearch(ctx: CommandContext, options: SearchFlags): Promise<SearchSummary> {
-  const { raw, source } = await loadRawRunConfig(options, searchConfigFlags(options));
+  const { raw, source } = await loadRawRunConfig(options, searchConfigFlags(options), 'search');
   await setupBackend(ctx, options);
   // The packages are loaded only when a command needs them (fast --help, clear errors).
   const { searchFromConfig } = await import('./search-run.js');

@@ -99,7 +99,7 @@ function printTrainSummary(ctx: CommandContext, s: TrainSummary): void {
 }
 
 export async function runTrain(ctx: CommandContext, options: TrainFlags): Promise<TrainSummary> {
-  const { raw, source } = await loadRawRunConfig(options, trainConfigFlags(options));
+  const { raw, source } = await loadRawRunConfig(options, trainConfigFlags(options), 'train');
   if (options.valSplit) raw.val = { ...(raw.dataset as Record<string, unknown>), split: options.valSplit };
   await setupBackend(ctx, options);
   // The packages are loaded only when a command needs them (fast --help, clear errors).
