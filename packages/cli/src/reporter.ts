@@ -95,7 +95,8 @@ export class RunReporter {
       case 'error': {
         const s = e as Extract<ReportedEvent, { type: 'error' }>;
         p.finish();
-        p.log(`stopped at step ${s.step}: ${s.message}${s.checkpoint ? `; the last good checkpoint is ${s.checkpoint}` : ''}`);
+        // The error itself is printed once, by the command's error line; here only where the run stands.
+        if (s.checkpoint) p.log(`stopped at step ${s.step}; the last good checkpoint is ${s.checkpoint}`);
         break;
       }
       case 'done': {
