@@ -5,6 +5,21 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/** The signals that stop a run at its next step with a checkpoint, and the exit code each gives (128 + its number). */
+export const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143 } as const;
+export type StopSignal = keyof typeof STOP_SIGNALS;
+
+/**
+ * Thrown after an interrupted run has written its checkpoint and printed its summary: the process
+ * then exits with the signal's code, so that `autodeeplab search … && autodeeplab decode …` stops.
+ */
+export class RunStoppedBySignal extends Error {
+  constructor(readonly signalName: StopSignal) {
+    super(`stopped by ${signalName}`);
+    this.name = 'RunStoppedBySignal';
+  }
+}
+
 /**
  * A command that needs a part of the project that is not built yet (a package that does not export
  * what the command needs). It is reported like a user error (exit 2), never silently skipped.

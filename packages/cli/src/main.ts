@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { UserInputError } from '@autodeeplab/core';
-import { EXIT_OK, EXIT_USAGE, formatError } from './errors.js';
+import { EXIT_OK, EXIT_USAGE, RunStoppedBySignal, STOP_SIGNALS, formatError } from './errors.js';
 import { processIo, type CliIo } from './io.js';
 import { buildProgram } from './program.js';
 
@@ -25,6 +25,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT_OK;
   } catch (error) {
+    // The run has printed where it stopped and how to continue.
+    if (error instanceof RunStoppedBySignal) return STOP_SIGNALS[error.signalName];
     if (error instanceof CommanderError && !inAction) {
       // Commander has already printed its message (an unknown flag, a missing argument, help).
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;

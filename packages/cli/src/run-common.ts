@@ -7,6 +7,7 @@ import { applyOverrides, readConfigFile, toYaml } from './config-file.js';
 import type { SearchRunConfig } from './config.js';
 import { createProgress, type CommandContext } from './context.js';
 import { RunReporter, type ReportedEvent } from './reporter.js';
+import { RunStoppedBySignal, STOP_SIGNALS, type StopSignal } from './errors.js';
 import { CHECKPOINT_DIR, RUN_CONFIG_FILE } from '@autodeeplab/optim';
 
 export interface ConfigSourceOptions {
@@ -140,18 +141,33 @@ export function given(raw: Record<string, unknown>, path: string): boolean {
 }
 
 /**
- * An abort signal raised by the first Ctrl-C (the run stops at the next step with a checkpoint); a
- * second Ctrl-C exits at once.
+ * An abort signal raised by the first SIGINT (Ctrl-C) or SIGTERM (what Slurm, Docker and Kubernetes
+ * send before they kill): the run stops at the next step with a checkpoint. A second signal exits at
+ * once. `stoppedBy` says which came first.
  */
-export function interruptSignal(onFirst: () => void): { signal: AbortSignal; dispose: () => void } {
+export function interruptSignal(onFirst: (name: StopSignal) => void): {
+  signal: AbortSignal;
+  stoppedBy: () => StopSignal | undefined;
+  dispose: () => void;
+} {
   const controller = new AbortController();
-  const handler = () => {
-    if (controller.signal.aborted) process.exit(130);
-    onFirst();
-    controller.abort();
+  let first: StopSignal | undefined;
+  const handlers = (Object.keys(STOP_SIGNALS) as StopSignal[]).map((name) => {
+    const handler = () => {
+      // A second signal: out at once; the last checkpoint on disk is a good one (writes are atomic).
+      if (first) process.exit(STOP_SIGNALS[name]);
+      first = name;
+      onFirst(name);
+      controller.abort();
+    };
+    process.on(name, handler);
+    return [name, handler] as const;
+  });
+  return {
+    signal: controller.signal,
+    stoppedBy: () => first,
+    dispose: () => handlers.forEach(([name, handler]) => process.off(name, handler)),
   };
-  process.on('SIGINT', handler);
-  return { signal: controller.signal, dispose: () => void process.off('SIGINT', handler) };
 }
 
 /** `321x321` or `321` → [321, 321]. */
@@ -195,20 +211,30 @@ export type DoneReport = Extract<ReportedEvent, { type: 'done' }>;
 /** How a run ended: the last fields of both run summaries. */
 export interface RunOutcome {
   interrupted: boolean;
+  /** The signal that interrupted the run, if one did. */
+  stoppedBy: StopSignal | null;
   steps: number;
   seconds: number;
   validation: { mIoU: number; pixelAccuracy: number } | null;
 }
 
 /** The outcome from a run's done event; a run that sent none reports zero steps. */
-export function runOutcome(done: DoneReport | undefined): RunOutcome {
-  return { interrupted: done?.interrupted ?? false, steps: done?.step ?? 0, seconds: done?.seconds ?? 0, validation: done?.validation ?? null };
+export function runOutcome(done: DoneReport | undefined, stoppedBy: StopSignal | undefined): RunOutcome {
+  return {
+    interrupted: done?.interrupted ?? false,
+    stoppedBy: stoppedBy ?? null,
+    steps: done?.step ?? 0,
+    seconds: done?.seconds ?? 0,
+    validation: done?.validation ?? null,
+  };
 }
 
 /** What a run's body gets from `withRunSession`. */
 export interface RunSession {
-  /** Raised by the first Ctrl-C. */
+  /** Raised by the first SIGINT or SIGTERM. */
   signal: AbortSignal;
+  /** The signal that raised it, if any. */
+  stoppedBy(): StopSignal | undefined;
   /** Shows each event, then hands it to `onEvent`; returns the done event. */
   follow<E extends ReportedEvent>(events: AsyncIterable<E>, onEvent?: (event: E) => Promise<void> | void): Promise<DoneReport | undefined>;
 }
@@ -225,7 +251,9 @@ export async function withRunSession<T>(
 ): Promise<T> {
   const progress = createProgress(ctx);
   const reporter = new RunReporter(progress, { verbose: options.verbose });
-  const interrupt = interruptSignal(() => progress.log('interrupting: stopping at the next step with a checkpoint (Ctrl-C again to quit now)'));
+  const interrupt = interruptSignal((name) =>
+    progress.log(`${name}: stopping at the next step with a checkpoint (${name === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit now)`),
+  );
   const follow = async <E extends ReportedEvent>(events: AsyncIterable<E>, onEvent?: (event: E) => Promise<void> | void) => {
     let done: DoneReport | undefined;
     for await (const event of events) {
@@ -236,10 +264,15 @@ export async function withRunSession<T>(
     return done;
   };
   try {
-    return await body({ signal: interrupt.signal, follow });
+    return await body({ signal: interrupt.signal, stoppedBy: interrupt.stoppedBy, follow });
   } finally {
     interrupt.dispose();
     progress.finish();
     model.dispose();
   }
+}
+
+/** After a run's summary is printed: a run a signal stopped ends the process with that signal's code. */
+export function exitIfStoppedBySignal(outcome: RunOutcome): void {
+  if (outcome.stoppedBy) throw new RunStoppedBySignal(outcome.stoppedBy);
 }

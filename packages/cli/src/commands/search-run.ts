@@ -47,7 +47,7 @@ export async function searchFromConfig(ctx: CommandContext, options: RunStartOpt
       metrics: join(runDir, METRICS_FILE),
       checkpoint: end.checkpoint ?? (end.done ? join(runDir, CHECKPOINT_DIR) : null),
       plots: results.plots,
-      ...runOutcome(end.done),
+      ...runOutcome(end.done, session.stoppedBy()),
     };
   });
 }

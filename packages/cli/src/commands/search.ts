@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { setupBackend, type CommandContext } from '../context.js';
 import { printJson, printLine } from '../io.js';
 import { addCommonOptions, collect, examples, parseInteger, type CommonOptions } from '../options.js';
-import { loadRawRunConfig, parseSize } from '../run-common.js';
+import { exitIfStoppedBySignal, loadRawRunConfig, parseSize, type RunOutcome } from '../run-common.js';
 
 interface SearchFlags extends CommonOptions {
   config?: string;
@@ -22,7 +22,7 @@ interface SearchFlags extends CommonOptions {
   set?: string[];
 }
 
-export interface SearchSummary {
+export interface SearchSummary extends RunOutcome {
   runDir: string;
   config: string;
   genotype: string | null;
@@ -30,10 +30,6 @@ export interface SearchSummary {
   metrics: string;
   checkpoint: string | null;
   plots: Record<string, string>;
-  interrupted: boolean;
-  steps: number;
-  seconds: number;
-  validation: { mIoU: number; pixelAccuracy: number } | null;
 }
 
 export function registerSearch(program: Command, ctx: CommandContext): void {
@@ -72,6 +68,7 @@ export function registerSearch(program: Command, ctx: CommandContext): void {
     const summary = await runSearch(ctx, options);
     if (options.json) printJson(ctx.io, summary);
     else printSearchSummary(ctx, summary);
+    exitIfStoppedBySignal(summary);
   });
 }
 

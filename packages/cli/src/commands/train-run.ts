@@ -54,7 +54,7 @@ export async function trainFromConfig(ctx: CommandContext, options: RunStartOpti
       network: networkDir,
       metrics: join(runDir, METRICS_FILE),
       parameters: network.parameterCount(),
-      ...runOutcome(done),
+      ...runOutcome(done, session.stoppedBy()),
     };
   });
 }

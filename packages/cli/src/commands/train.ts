@@ -4,7 +4,7 @@ import { setupBackend, type CommandContext } from '../context.js';
 import { printJson, printLine } from '../io.js';
 import { addCommonOptions, collect, examples, parseInteger, parseNumber, type CommonOptions } from '../options.js';
 import { percent } from '../reporter.js';
-import { loadRawRunConfig, parseSize } from '../run-common.js';
+import { exitIfStoppedBySignal, loadRawRunConfig, parseSize, type RunOutcome } from '../run-common.js';
 
 interface TrainFlags extends CommonOptions {
   config?: string;
@@ -27,16 +27,12 @@ interface TrainFlags extends CommonOptions {
   set?: string[];
 }
 
-export interface TrainSummary {
+export interface TrainSummary extends RunOutcome {
   runDir: string;
   config: string;
   network: string;
   metrics: string;
   parameters: number;
-  interrupted: boolean;
-  steps: number;
-  seconds: number;
-  validation: { mIoU: number; pixelAccuracy: number } | null;
 }
 
 // Defined in run-common so that train-run.ts can use it without importing this module.
@@ -84,6 +80,7 @@ export function registerTrain(program: Command, ctx: CommandContext): void {
     const summary = await runTrain(ctx, options);
     if (options.json) printJson(ctx.io, summary);
     else printTrainSummary(ctx, summary);
+    exitIfStoppedBySignal(summary);
   });
 }
 
