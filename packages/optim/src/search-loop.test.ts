@@ -252,6 +252,8 @@ describe('non-finite loss', () => {
       ),
     ).rejects.toThrow(/the weight loss is NaN at step 6 \(epoch 1\)/);
     const error = events.at(-1);
+    // The advice is one that resume accepts: a changed learning rate is refused by resume (see above).
+    expect((error as { message: string }).message).toMatch(/start the run again with a lower learning rate: a resumed run keeps its settings/);
     expect(error).toMatchObject({ type: 'error', step: 5, checkpoint: join(dir, 'checkpoint') });
     const lines = (await readFile(join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n');
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ type: 'error', message: expect.stringMatching(/step 6/) });

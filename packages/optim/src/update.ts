@@ -15,7 +15,8 @@ export class NonFiniteLossError extends Error {
   ) {
     super(
       `${what} is ${value} at step ${step} (epoch ${epoch}); stopping. ` +
-        'The last good checkpoint is kept; lower the learning rate or check the data, then resume.',
+        'The last good checkpoint is kept. Check the data (then resume), or start the run again with a lower learning rate: ' +
+        'a resumed run keeps its settings, so that it continues exactly.',
     );
   }
 }
