@@ -15,3 +15,4 @@ export * from './search.js';
 export * from './train.js';
 export * from './evaluate.js';
 export * from './parallel/index.js';
+export { acquireRunLock, type RunLock } from './run-lock.js';

@@ -9,6 +9,7 @@ import { now, type DoneEvent, type RunEvent, type StepEvent } from './events.js'
 import { resumeRun, type ResumePoint } from './loop-resume.js';
 import type { LoopCursor, LoopSpec, StepOutcome } from './loop-spec.js';
 import { RunStateWriter } from './loop-state.js';
+import { acquireRunLock } from './run-lock.js';
 import { StepTimer } from './step-timer.js';
 
 export type { LoopCursor, LoopSpec, StepOutcome } from './loop-spec.js';
@@ -40,6 +41,16 @@ const secondsSince = (start: number) => (performance.now() - start) / 1000;
  * last good checkpoint.
  */
 export async function* runLoop<A>(spec: LoopSpec<A>): AsyncGenerator<RunEvent<A>, void, undefined> {
+  // One writer per run directory: taken before anything is read or written there.
+  const lock = await acquireRunLock(spec.runDir);
+  try {
+    yield* runLocked(spec);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function* runLocked<A>(spec: LoopSpec<A>): AsyncGenerator<RunEvent<A>, void, undefined> {
   const startTime = performance.now();
   const resumed = await resumeRun(spec);
   const cursor: LoopCursor = { epoch: resumed?.next.epoch ?? 0, index: resumed?.next.index ?? 0, step: resumed?.step ?? 0 };

@@ -22,6 +22,8 @@ export const CHECKPOINT_DIR = 'checkpoint';
 /** Step-stamped copies of older checkpoints (`keepLast` > 1). */
 export const HISTORY_DIR = 'checkpoints';
 export const METRICS_FILE = 'metrics.jsonl';
+/** Held by the one process writing the run (see run-lock.ts). */
+export const LOCK_FILE = '.lock';
 export const RUN_CONFIG_FILE = 'config.yaml';
 export const GENOTYPE_FILE = 'genotype.json';
 export const GENOTYPES_DIR = 'genotypes';
