@@ -1,4 +1,4 @@
-import { open, rename, mkdir, unlink } from 'node:fs/promises';
+import { open, readdir, rename, mkdir, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 
 let counter = 0;
@@ -35,4 +35,24 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   await handle.close();
   await rename(temp, path);
   await fsyncDirectory(dir);
+}
+
+/** `.name.<pid>.<n>.tmp`: the temporary files writeFileAtomic makes, with the writer's pid. */
+const TEMP_FILE = /^\..+\.(\d+)\.\d+\.tmp$/;
+
+/**
+ * Removes the temporary files that writes killed half-way left in `dir` (not those of this process,
+ * which may be in flight). For a directory only this process writes (a locked run directory): any
+ * other process's temporary file there is abandoned. Returns the names removed.
+ */
+export async function removeAbandonedTempFiles(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const abandoned = names.filter((name) => Number(TEMP_FILE.exec(name)?.[1] ?? process.pid) !== process.pid);
+  await Promise.all(abandoned.map((name) => unlink(join(dir, name)).catch(() => {})));
+  return abandoned;
 }

@@ -16,3 +16,4 @@ export * from './train.js';
 export * from './evaluate.js';
 export * from './parallel/index.js';
 export { acquireRunLock, type RunLock } from './run-lock.js';
+export { tidyRunDir, type TidiedRun } from './run-tidy.js';

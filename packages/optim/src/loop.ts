@@ -10,6 +10,7 @@ import { resumeRun, type ResumePoint } from './loop-resume.js';
 import type { LoopCursor, LoopSpec, StepOutcome } from './loop-spec.js';
 import { RunStateWriter } from './loop-state.js';
 import { acquireRunLock } from './run-lock.js';
+import { tidyRunDir } from './run-tidy.js';
 import { StepTimer } from './step-timer.js';
 
 export type { LoopCursor, LoopSpec, StepOutcome } from './loop-spec.js';
@@ -44,6 +45,7 @@ export async function* runLoop<A>(spec: LoopSpec<A>): AsyncGenerator<RunEvent<A>
   // One writer per run directory: taken before anything is read or written there.
   const lock = await acquireRunLock(spec.runDir);
   try {
+    await tidyRunDir(spec.runDir);
     yield* runLocked(spec);
   } finally {
     await lock.release();
