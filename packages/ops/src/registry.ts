@@ -82,6 +82,14 @@ export function registerOp(name: string, factory: OpFactory, meta: OpMeta = { ki
   registry.set(name, { factory, meta });
 }
 
+/**
+ * The registration of op `name`, an opaque token that changes whenever the op is registered again
+ * (or removed): what belongs to one factory (its stacked form) is keyed by it, not by the name alone.
+ */
+export function opRegistration(name: string): object | undefined {
+  return registry.get(name);
+}
+
 /** Removes an op (mainly for tests that register temporary ops). */
 export function unregisterOp(name: string): boolean {
   return registry.delete(name);

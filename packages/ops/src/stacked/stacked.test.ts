@@ -13,6 +13,7 @@ import {
   getStackedForm,
   isZeroOp,
   registerOp,
+  registerStackedForm,
   unregisterOp,
   type Op,
   type StackInput,
@@ -290,5 +291,23 @@ describe('stacked ops = each op on each group (cpu)', () => {
     expect(maxAbs(tf.sub(a.y, b.y))).toBe(0);
     tf.dispose([x, a.y, b.y]);
     ops.forEach((op) => op.dispose());
+  });
+});
+
+describe('stacked forms belong to their op registration', () => {
+  const NAME = 'test_stacked_form_owner';
+  afterAll(() => unregisterOp(NAME));
+
+  it('needs the op registered, and no longer applies once the op is registered again', () => {
+    const apply = () => undefined;
+    expect(() => registerStackedForm(NAME, { apply })).toThrow(/register the op first/);
+    registerOp(NAME, (spec) => new ConvBnOp(spec.name, spec.channels, spec.rng), { kind: 'conv' });
+    registerStackedForm(NAME, { apply, replayedOutputs: { heavy: 1 } });
+    expect(getStackedForm(NAME)).toMatchObject({ replayedOutputs: { heavy: 1 } });
+    // Another factory under the same name: the old form (and its replay hint) would describe the wrong op.
+    registerOp(NAME, (spec) => new ConvBnOp(spec.name, spec.channels, spec.rng), { kind: 'conv' }, { override: true });
+    expect(getStackedForm(NAME)).toBeUndefined();
+    registerStackedForm(NAME, { apply });
+    expect(getStackedForm(NAME)?.replayedOutputs).toBeUndefined();
   });
 });

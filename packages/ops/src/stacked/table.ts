@@ -1,23 +1,27 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '@autodeeplab/core';
-import { isPreActivated, type Op } from '../registry.js';
+import { isPreActivated, opRegistration, type Op } from '../registry.js';
 import { concatSliceGrad } from './kernels.js';
 import type { StackInput, StackOutput, StackedForm } from './types.js';
 
 /**
  * The stacked forms, keyed by registered op name: the E ops of one kind that read the same tensor
  * (all edges leaving one cell input) run as one set of kernels on channel-stacked weights. A table of
- * its own beside the registry: an op needs no stacked form (then its instances run one by one).
+ * its own beside the registry: an op needs no stacked form (then its instances run one by one). A
+ * form belongs to the op's registration it was made for: once the name is registered again (another
+ * factory), the old form no longer applies, nor its replay hint.
  */
-const forms = new Map<string, StackedForm>();
+const forms = new Map<string, { form: StackedForm; registration: object }>();
 
-/** Registers the stacked form of op `name`; an existing one is an error unless `options.override`. */
+/** Registers the stacked form of the registered op `name`; an existing one is an error unless `options.override`. */
 export function registerStackedForm(name: string, form: StackedForm, options: { override?: boolean } = {}): void {
   if (typeof form.apply !== 'function') throw new UserInputError(`stacked form of '${name}': apply must be a function (ops, input) => StackOutput`);
-  if (forms.has(name) && !options.override) {
+  const registration = opRegistration(name);
+  if (!registration) throw new UserInputError(`stacked form of '${name}': register the op first (registerOp)`);
+  if (getStackedForm(name) && !options.override) {
     throw new UserInputError(`op '${name}' already has a stacked form; pass { override: true } to replace it`);
   }
-  forms.set(name, form);
+  forms.set(name, { form, registration });
 }
 
 /** Removes the stacked form of op `name` (mainly for tests). */
@@ -25,15 +29,16 @@ export function unregisterStackedForm(name: string): boolean {
   return forms.delete(name);
 }
 
-/** The stacked form of op `name`, if it has one. */
+/** The stacked form of op `name` as registered now, if it has one. */
 export function getStackedForm(name: string): StackedForm | undefined {
-  return forms.get(name);
+  const entry = forms.get(name);
+  return entry && entry.registration === opRegistration(name) ? entry.form : undefined;
 }
 
 /** Applies `ops` (all created from registry entry `name`) to a shared input, stacked when the op has a form that takes them. */
 export function applyStacked(name: string, ops: readonly Op[], input: StackInput): StackOutput {
   if (ops.length === 0) throw new Error('applyStacked: no ops');
-  return forms.get(name)?.apply(ops, input) ?? applyEach(ops, input);
+  return getStackedForm(name)?.apply(ops, input) ?? applyEach(ops, input);
 }
 
 /**
