@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedAttrMap, Tensor, Tensor4D } from '@tensorflow/tfjs';
-import { initBackend, type BackendName } from '@autodeeplab/core';
+import { initBackend, runKernel, type BackendName } from '@autodeeplab/core';
 import { conv2dBackpropFilter, convGeometry, depthwiseBackpropFilter, kernelPrims, kernelTuning } from '@autodeeplab/kernels';
 import { formatTable, intArg, parseArgs, timeIt, writeResults } from './common.ts';
 
@@ -131,9 +131,6 @@ interface FilterGradRow {
   xnnpackMedianMs: number;
   /** What the registered kernel does now (it picks one of the two). */
   kernelMinMs: number;
-  /** Regular convolutions: the SIMD outer-product path, forced. */
-  simdMinMs: number | null;
-  simdMedianMs: number | null;
   /** Regular convolutions: the input gradient's XNNPACK formulation, forced. */
   inputGradXnnpackMinMs: number | null;
   inputGradXnnpackMedianMs: number | null;
@@ -179,18 +176,7 @@ const WIDE_CASES: Array<{ c: FilterGradCase; shape: [number, number, number, num
 /** The filter-gradient suite's table: every path's min / median ms per shape. */
 function filterGradTable(rows: readonly FilterGradRow[]): string {
   return formatTable(
-    [
-      'op',
-      'shape (NHWC)',
-      'MMACs',
-      'fwd min/med',
-      'dx kernel min/med',
-      'dx xnnpack min/med',
-      'dW kernel min/med',
-      'dW simd min/med',
-      'dW xnnpack min/med',
-      '(dx+dW)/fwd min',
-    ],
+    ['op', 'shape (NHWC)', 'MMACs', 'fwd min/med', 'dx kernel min/med', 'dx xnnpack min/med', 'dW kernel min/med', 'dW xnnpack min/med', '(dx+dW)/fwd min'],
     rows.map((r) => [
       r.op,
       `[${r.shape.join(',')}]`,
@@ -201,7 +187,6 @@ function filterGradTable(rows: readonly FilterGradRow[]): string {
         ? '-'
         : `${r.inputGradXnnpackMinMs.toFixed(2)} / ${r.inputGradXnnpackMedianMs.toFixed(2)}`,
       `${r.kernelMinMs.toFixed(2)} / ${r.kernelMedianMs.toFixed(2)}`,
-      r.simdMinMs == null || r.simdMedianMs == null ? '-' : `${r.simdMinMs.toFixed(2)} / ${r.simdMedianMs.toFixed(2)}`,
       `${r.xnnpackMinMs.toFixed(2)} / ${r.xnnpackMedianMs.toFixed(2)}`,
       ((r.inputGradMinMs + r.kernelMinMs) / r.forwardMinMs).toFixed(2),
     ]),
@@ -211,67 +196,58 @@ function filterGradTable(rows: readonly FilterGradRow[]): string {
 async function filterGradSuite(opts: { repeats: number; warmup: number }): Promise<void> {
   await initBackend({ backend: 'wasm' });
   const backend = tf.backend();
-  const P = kernelPrims(tf.backend(), 'wasm');
+  const P = kernelPrims(backend, 'wasm');
   const rows: FilterGradRow[] = [];
   const minOf = async (fn: () => void) => timeIt(fn, opts);
   const runs = [...FILTER_GRAD_SHAPES.flatMap((shape) => FILTER_GRAD_CASES.map((c) => ({ c, shape }))), ...WIDE_CASES];
-  {
-    for (const { c, shape } of runs) {
-      const ch = shape[3];
-      const filterShape: [number, number, number, number] = [c.kernel, c.kernel, ch, c.depthwise ? 1 : ch];
-      const x = tf.randomNormal(shape) as Tensor4D;
-      const filter = tf.randomNormal(filterShape) as Tensor4D;
-      const dy = tf.randomNormal(shape) as Tensor4D;
-      const g = convGeometry(shape, filterShape, 1, c.dilation, 'same', undefined, c.depthwise);
-      const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [c.dilation, c.dilation], dimRoundingMode: undefined };
-      const fwdName = c.depthwise ? 'DepthwiseConv2dNative' : 'Conv2D';
-      const inName = c.depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput';
-      const filterName = c.depthwise ? 'DepthwiseConv2dNativeBackpropFilter' : 'Conv2DBackpropFilter';
-      const runAndFree = (name: string, inputs: Record<string, Tensor>, extra: Record<string, unknown>) => () => {
-        const t = tf.engine().runKernel(name, inputs, { ...attrs, ...extra } as unknown as NamedAttrMap) as Tensor;
-        settle(t);
-        t.dispose();
-      };
-      const fwd = await minOf(runAndFree(fwdName, { x, filter }, {}));
-      const inGrad = await minOf(runAndFree(inName, { dy, filter }, { inputShape: shape }));
-      const kernel = await minOf(runAndFree(filterName, { x, dy }, { filterShape }));
-      // The regular filter gradient's SIMD path whatever the size heuristic says (when Co allows it).
-      // And the input gradient's XNNPACK formulation (the SIMD path, where it applies, is the kernel's default).
-      let simd: { minMs: number; medianMs: number } | null = null;
-      let inXnn: { minMs: number; medianMs: number } | null = null;
-      if (!c.depthwise) {
-        kernelTuning.convFilterGradSimd = 'always';
-        simd = await minOf(runAndFree(filterName, { x, dy }, { filterShape }));
-        kernelTuning.convFilterGradSimd = 'auto';
-        kernelTuning.convInputGradSimd = 'never';
-        inXnn = await minOf(runAndFree(inName, { dy, filter }, { inputShape: shape }));
-        kernelTuning.convInputGradSimd = 'auto';
-      }
-      const xnn = await minOf(() => {
-        const out = (c.depthwise ? depthwiseBackpropFilter : conv2dBackpropFilter)(P, x, dy, g);
-        backend.disposeData(out.dataId); // complete on return: the wasm kernels are synchronous
-      });
-      tf.dispose([x, filter, dy]);
-      const macs = c.kernel * c.kernel * shape[0] * shape[1] * shape[2] * ch * (c.depthwise ? 1 : ch);
-      rows.push({
-        op: c.name,
-        shape,
-        macs,
-        forwardMinMs: fwd.minMs,
-        forwardMedianMs: fwd.medianMs,
-        inputGradMinMs: inGrad.minMs,
-        inputGradMedianMs: inGrad.medianMs,
-        xnnpackMinMs: xnn.minMs,
-        xnnpackMedianMs: xnn.medianMs,
-        kernelMinMs: kernel.minMs,
-        kernelMedianMs: kernel.medianMs,
-        simdMinMs: simd?.minMs ?? null,
-        simdMedianMs: simd?.medianMs ?? null,
-        inputGradXnnpackMinMs: inXnn?.minMs ?? null,
-        inputGradXnnpackMedianMs: inXnn?.medianMs ?? null,
-      });
-      process.stderr.write(`${c.name} [${shape.join(',')}]: dW kernel ${kernel.minMs.toFixed(2)} ms, xnnpack ${xnn.minMs.toFixed(2)} ms\n`);
+  for (const { c, shape } of runs) {
+    const ch = shape[3];
+    const filterShape: [number, number, number, number] = [c.kernel, c.kernel, ch, c.depthwise ? 1 : ch];
+    const x = tf.randomNormal(shape) as Tensor4D;
+    const filter = tf.randomNormal(filterShape) as Tensor4D;
+    const dy = tf.randomNormal(shape) as Tensor4D;
+    const g = convGeometry(shape, filterShape, 1, c.dilation, 'same', undefined, c.depthwise);
+    const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [c.dilation, c.dilation], dimRoundingMode: undefined };
+    const fwdName = c.depthwise ? 'DepthwiseConv2dNative' : 'Conv2D';
+    const inName = c.depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput';
+    const filterName = c.depthwise ? 'DepthwiseConv2dNativeBackpropFilter' : 'Conv2DBackpropFilter';
+    const runAndFree = (name: string, inputs: Record<string, Tensor>, extra: Record<string, unknown>) => () => {
+      const t = runKernel<Tensor>(name, inputs, { ...attrs, ...extra } as unknown as NamedAttrMap);
+      settle(t);
+      t.dispose();
+    };
+    const fwd = await minOf(runAndFree(fwdName, { x, filter }, {}));
+    const inGrad = await minOf(runAndFree(inName, { dy, filter }, { inputShape: shape }));
+    const kernel = await minOf(runAndFree(filterName, { x, dy }, { filterShape }));
+    // The input gradient's XNNPACK formulation (the SIMD path, where it applies, is the kernel's default).
+    let inXnn: { minMs: number; medianMs: number } | null = null;
+    if (!c.depthwise) {
+      kernelTuning.convInputGradSimd = 'never';
+      inXnn = await minOf(runAndFree(inName, { dy, filter }, { inputShape: shape }));
+      kernelTuning.convInputGradSimd = 'auto';
     }
+    const xnn = await minOf(() => {
+      const out = (c.depthwise ? depthwiseBackpropFilter : conv2dBackpropFilter)(P, x, dy, g);
+      backend.disposeData(out.dataId); // complete on return: the wasm kernels are synchronous
+    });
+    tf.dispose([x, filter, dy]);
+    const macs = c.kernel * c.kernel * shape[0] * shape[1] * shape[2] * ch * (c.depthwise ? 1 : ch);
+    rows.push({
+      op: c.name,
+      shape,
+      macs,
+      forwardMinMs: fwd.minMs,
+      forwardMedianMs: fwd.medianMs,
+      inputGradMinMs: inGrad.minMs,
+      inputGradMedianMs: inGrad.medianMs,
+      xnnpackMinMs: xnn.minMs,
+      xnnpackMedianMs: xnn.medianMs,
+      kernelMinMs: kernel.minMs,
+      kernelMedianMs: kernel.medianMs,
+      inputGradXnnpackMinMs: inXnn?.minMs ?? null,
+      inputGradXnnpackMedianMs: inXnn?.medianMs ?? null,
+    });
+    process.stderr.write(`${c.name} [${shape.join(',')}]: dW kernel ${kernel.minMs.toFixed(2)} ms, xnnpack ${xnn.minMs.toFixed(2)} ms\n`);
   }
   const table = filterGradTable(rows);
   process.stderr.write('\n' + table + '\n\n');

@@ -5,16 +5,16 @@
  */
 export interface KernelTuning {
   /**
-   * Conv2DBackpropFilter on wasm: `'never'` forces the XNNPACK formulation; `'auto'` and `'always'`
-   * take the SIMD outer products (`tapOuter`) wherever they apply (Co a multiple of 4), as they are
-   * preferred at every shape.
+   * Conv2DBackpropFilter on wasm: `'auto'` takes the SIMD outer products (`tapOuter`) wherever they
+   * apply (Co a multiple of 4), as they are faster at every shape; `'never'` forces the XNNPACK
+   * formulation.
    */
-  convFilterGradSimd: 'auto' | 'always' | 'never';
+  convFilterGradSimd: 'auto' | 'never';
   /**
-   * Conv2DBackpropInput on wasm: `'never'` forces the XNNPACK formulation; `'auto'` and `'always'`
-   * take the strided SIMD outer products (`tapOuterStrided`) wherever they apply (Ci a multiple of 4).
+   * Conv2DBackpropInput on wasm: `'auto'` takes the strided SIMD outer products (`tapOuterStrided`)
+   * wherever they apply (Ci a multiple of 4); `'never'` forces the XNNPACK formulation.
    */
-  convInputGradSimd: 'auto' | 'always' | 'never';
+  convInputGradSimd: 'auto' | 'never';
   /** Conv2D on wasm: `'never'` leaves 1×1 stride-1 convolutions to the backend's own kernel. */
   pointwiseConvSimd: 'auto' | 'never';
   /** Slice, SplitV and Concat on wasm: `'never'` moves every row in JavaScript instead of by `copyRuns`. */

@@ -23,7 +23,6 @@ export function convFilterGradPrefersSimd(g: ConvGeometry): boolean {
 
 /** Regular filter gradient on the heap with the SIMD outer products; null where that path does not apply. */
 function convFilterGradSimdOnHeap(backend: unknown, x: TensorInfo, dy: TensorInfo, filterShape: number[], g: ConvGeometry): TensorInfo | null {
-  // The SIMD path is preferred wherever it applies, so 'always' and 'auto' agree.
   if (kernelTuning.convFilterGradSimd === 'never' || !convFilterGradPrefersSimd(g)) return null;
   return filterGradOnHeap(backend, x, dy, filterShape, (k, xo, dyo, outo) => convFilterGradSimd(k.tapOuter, xo, dyo, outo, g));
 }

@@ -38,7 +38,6 @@ export function convInputGradOnHeap(onHeap: HeapSimd, dy: TensorInfo, filterT: T
 
 /** Regular input gradient on the heap with the strided SIMD outer products; null where that path does not apply. */
 function convInputGradSimdOnHeap(backend: unknown, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry): TensorInfo | null {
-  // The SIMD path is preferred wherever it applies, so 'always' and 'auto' agree.
   if (kernelTuning.convInputGradSimd === 'never' || !convInputGradPrefersSimd(g)) return null;
   const onHeap = dy.dtype === 'float32' && filter.dtype === 'float32' ? simdOnHeap(backend) : null;
   if (onHeap == null) return null;
