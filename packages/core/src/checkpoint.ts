@@ -126,9 +126,6 @@ export async function loadCheckpoint<M = unknown>(dir: string): Promise<Checkpoi
   const group = manifest.weightsManifest[0]!;
   const weightsPath = await checkedWeightsPath(dir, group.paths[0]!, manifest.weightsBytes);
   const weights = await readFile(weightsPath);
-  if (weights.byteLength !== manifest.weightsBytes) {
-    throw new FileFormatError(weightsPath, `has ${weights.byteLength} bytes, expected ${manifest.weightsBytes} (truncated or corrupt)`);
-  }
   if (createHash('sha256').update(weights).digest('hex') !== manifest.weightsSha256) {
     throw new FileFormatError(weightsPath, 'checksum mismatch (the file is corrupt)');
   }

@@ -73,12 +73,12 @@ export async function resolveCheckpointDir(path: string): Promise<string | undef
  */
 export async function locateCheckpoint(path: string): Promise<{ checkpointDir: string; runDir: string }> {
   const full = resolve(path);
-  if (await isCheckpoint(full)) {
+  const checkpointDir = await resolveCheckpointDir(full);
+  if (checkpointDir === join(full, CHECKPOINT_DIR)) return { checkpointDir, runDir: full };
+  if (checkpointDir) {
     const parent = dirname(full);
-    const runDir = basename(full) === CHECKPOINT_DIR ? parent : basename(parent) === HISTORY_DIR ? dirname(parent) : parent;
-    return { checkpointDir: full, runDir };
+    return { checkpointDir, runDir: basename(full) === CHECKPOINT_DIR ? parent : basename(parent) === HISTORY_DIR ? dirname(parent) : parent };
   }
-  if (await isCheckpoint(join(full, CHECKPOINT_DIR))) return { checkpointDir: join(full, CHECKPOINT_DIR), runDir: full };
   throw new UserInputError(`${path}: no checkpoint here (expected a run directory with ${CHECKPOINT_DIR}/model.json, or a checkpoint directory)`);
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module, Rng, UserInputError, resizeBilinear } from '@autodeeplab/core';
-import { TrellisTopology, type Scale, type TrellisEdge } from '@autodeeplab/genotype';
+import { TrellisTopology, cellEdges, type Scale, type TrellisEdge } from '@autodeeplab/genotype';
 import { SearchASPP } from '@autodeeplab/heads';
 import { ReLUConvBN } from '@autodeeplab/ops';
 import { SearchCell, type EdgeWeights } from './cell.js';
@@ -143,7 +143,7 @@ export class Supernet extends Module implements SupernetParts {
     const plan = planTrellis(this.config);
     this.topology = plan.topology;
     const rng = new Rng(options.seed ?? 0);
-    const edgeCount = (blocks * (blocks + 3)) / 2;
+    const edgeCount = cellEdges(blocks).length;
     this.alpha = this.addParameter('alpha', () => tf.tensor2d(rng.normals(edgeCount * ops.length, 1e-3), [edgeCount, ops.length]), 'arch');
     this.beta = this.addParameter('beta', () => tf.tensor1d(rng.normals(this.topology.betaSize, 1e-3)), 'arch');
 

@@ -2,7 +2,6 @@
  * The body of `autodeeplab search`, loaded only when a search runs (search.ts stays light for --help):
  * config → datasets → batches → the search loop → genotype files and plots.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserInputError } from '@autodeeplab/core';
 import { parseSearchRunConfig, type SearchRunConfig } from '../config.js';
@@ -34,7 +33,6 @@ export async function searchFromConfig(ctx: CommandContext, options: RunStartOpt
   const { config, runDir, dataset, val } = resolveSearchConfig(ctx, raw, source);
   const data = searchBatches(config, dataset, val);
   const configPath = await startRunDir(runDir, config, options);
-  await mkdir(join(runDir, GENOTYPES_DIR), { recursive: true });
   const supernet = new Supernet(config.searchSpace, { seed: config.seed });
   return withRunSession(ctx, options, supernet, async (session) => {
     const end = await followSearch(session, supernet, { config, runDir, data, numClasses: dataset.numClasses, options });

@@ -1,4 +1,5 @@
 import { memorySource, type MemorySource } from '@autodeeplab/core';
+import { cellEdges } from '@autodeeplab/genotype';
 import { SearchASPP } from '@autodeeplab/heads';
 import { countOpParameters, getStackedForm, isZeroOp } from '@autodeeplab/ops';
 import { nodeSize, parseSearchSpaceConfig, type SearchSpaceConfig, type SearchSpaceConfigInput } from '../config.js';
@@ -74,7 +75,7 @@ function walk(config: SearchSpaceConfig, input: CostInput, footprints: Footprint
   const { height, width } = input;
   // The Supernet's own structure walk: the nodes, their inputs' widths and the heads, in build order.
   const plan = planTrellis(config);
-  const edgesPerCell = (blocks * (blocks + 3)) / 2;
+  const edgesPerCell = cellEdges(blocks).length;
   const positions = (scale: number) => nodeSize(height, scale) * nodeSize(width, scale);
   const [c1, c2] = plan.stem;
   const anyPreActivated = ops.filter((o) => !isZeroOp(o)).some((o) => opKeptPreActivated(o));
