@@ -43,42 +43,34 @@ function ourKernelsActive(prefix: string): boolean {
   );
 }
 
+/** The backend's `${prefix}BackpropInput` / `…Filter` kernels as the gradients of x and filter. */
+function backpropKernels(prefix: string, x: Tensor4D, filter: Tensor4D, dy: Tensor4D, attrs: Record<string, unknown>) {
+  return {
+    x: () => tf.engine().runKernel(`${prefix}BackpropInput`, { dy, filter }, { ...attrs, inputShape: x.shape } as unknown as NamedAttrMap) as Tensor,
+    filter: () => tf.engine().runKernel(`${prefix}BackpropFilter`, { x, dy }, { ...attrs, filterShape: filter.shape } as unknown as NamedAttrMap) as Tensor,
+  };
+}
+
+/** Both gradients by the dilated formulation (`dilatedGrad`), for backends whose kernels take no dilations. */
+function dilatedGrads(x: Tensor4D, filter: Tensor4D, dy: Tensor4D, attrs: ConvAttrs, depthwise: boolean) {
+  return {
+    x: () => dilatedGrad(x, filter, dy, attrs, depthwise, 'x'),
+    filter: () => dilatedGrad(x, filter, dy, attrs, depthwise, 'filter'),
+  };
+}
+
 export const conv2DGradConfig: GradConfig = {
   kernelName: 'Conv2D',
   inputsToSave: ['x', 'filter'],
   gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], rawAttrs: NamedAttrMap) => {
     const [x, filter] = saved as [Tensor4D, Tensor4D];
-    const dy4 = dy as Tensor4D;
     const attrs = rawAttrs as unknown as ConvAttrs;
     // Dilation 1 on any backend, or (NHWC) any dilation with our wasm kernels, which read `dilations`.
     if (isOne(attrs.dilations) || (attrs.dataFormat !== 'NCHW' && ourKernelsActive('Conv2DBackprop'))) {
       const { strides, pad, dataFormat, dimRoundingMode } = attrs;
-      const dilations = attrs.dilations ?? 1;
-      return {
-        x: () =>
-          tf.engine().runKernel('Conv2DBackpropInput', { dy: dy4, filter }, {
-            strides,
-            pad,
-            dataFormat,
-            dimRoundingMode,
-            dilations,
-            inputShape: x.shape,
-          } as unknown as NamedAttrMap) as Tensor,
-        filter: () =>
-          tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dy4 }, {
-            strides,
-            pad,
-            dataFormat,
-            dimRoundingMode,
-            dilations,
-            filterShape: filter.shape,
-          } as unknown as NamedAttrMap) as Tensor,
-      };
+      return backpropKernels('Conv2D', x, filter, dy as Tensor4D, { strides, pad, dataFormat, dimRoundingMode, dilations: attrs.dilations ?? 1 });
     }
-    return {
-      x: () => dilatedGrad(x, filter, dy4, attrs, false, 'x'),
-      filter: () => dilatedGrad(x, filter, dy4, attrs, false, 'filter'),
-    };
+    return dilatedGrads(x, filter, dy as Tensor4D, attrs, false);
   },
 };
 
@@ -87,36 +79,14 @@ export const depthwiseConv2dNativeGradConfig: GradConfig = {
   inputsToSave: ['x', 'filter'],
   gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], rawAttrs: NamedAttrMap) => {
     const [x, filter] = saved as [Tensor4D, Tensor4D];
-    const dy4 = dy as Tensor4D;
     const attrs = rawAttrs as unknown as ConvAttrs;
     // Dilation 1 on any backend, or any dilation with our wasm kernels: the backprop kernels.
     if (isOne(attrs.dilations) || ourKernelsActive('DepthwiseConv2dNativeBackprop')) {
       const { strides, pad, dimRoundingMode } = attrs;
-      const dilations = attrs.dilations ?? 1;
-      return {
-        x: () =>
-          tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dy4, filter }, {
-            strides,
-            pad,
-            dilations,
-            dimRoundingMode,
-            inputShape: x.shape,
-          } as unknown as NamedAttrMap) as Tensor,
-        filter: () =>
-          tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy: dy4 }, {
-            strides,
-            pad,
-            dilations,
-            dimRoundingMode,
-            filterShape: filter.shape,
-          } as unknown as NamedAttrMap) as Tensor,
-      };
+      return backpropKernels('DepthwiseConv2dNative', x, filter, dy as Tensor4D, { strides, pad, dimRoundingMode, dilations: attrs.dilations ?? 1 });
     }
     // The depthwise kernels (and this formulation) are NHWC only in tfjs.
-    return {
-      x: () => dilatedGrad(x, filter, dy4, { ...attrs, dataFormat: 'NHWC' }, true, 'x'),
-      filter: () => dilatedGrad(x, filter, dy4, { ...attrs, dataFormat: 'NHWC' }, true, 'filter'),
-    };
+    return dilatedGrads(x, filter, dy as Tensor4D, { ...attrs, dataFormat: 'NHWC' }, true);
   },
 };
 
