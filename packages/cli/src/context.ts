@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, type BackendInfo } from '@autodeeplab/core';
+import { initBackend, type AdapterDescription, type BackendInfo, type WebGpuOptions } from '@autodeeplab/core';
 import type { CliIo } from './io.js';
 import type { CommonOptions } from './options.js';
 import { Progress } from './progress.js';
@@ -30,11 +30,23 @@ export function createProgress(ctx: CommandContext): Progress {
 export async function setupBackend(ctx: CommandContext, options: CommonOptions): Promise<BackendInfo> {
   if (!options.verbose) tf.env().set('PROD', true);
   const backend = options.backend && options.backend !== 'auto' ? options.backend : undefined;
-  const info = await initBackend({ backend, env: ctx.io.env });
+  const info = await initBackend({ backend, env: ctx.io.env, webgpu: webGpuOptions(options) });
   verboseNote(
     ctx,
     options,
-    `backend: ${info.name} (${info.provider})${info.skipped.length ? `; skipped ${info.skipped.map((s) => `${s.candidate}: ${s.reason}`).join('; ')}` : ''}`,
+    `backend: ${info.name} (${info.provider})${info.adapter ? ` on ${describeAdapter(info.adapter)}` : ''}${info.skipped.length ? `; skipped ${info.skipped.map((s) => `${s.candidate}: ${s.reason}`).join('; ')}` : ''}`,
   );
   return info;
+}
+
+/** The WebGPU choices given on the command line (the environment fills the rest). */
+export function webGpuOptions(options: CommonOptions): WebGpuOptions {
+  return { dawnBackend: options.dawnBackend, adapter: options.webgpuAdapter };
+}
+
+/** One line: the adapter's name, vendor and architecture, Dawn's backend, and whether it is a GPU. */
+export function describeAdapter(adapter: AdapterDescription): string {
+  const name = adapter.device || adapter.description || 'unnamed adapter';
+  const vendor = [adapter.vendor, adapter.architecture].filter(Boolean).join(' ');
+  return `${name}${vendor ? ` (${vendor})` : ''} via ${adapter.dawnBackend}, ${adapter.featureLevel} feature level, ${adapter.software ? 'software rasteriser' : 'hardware'}`;
 }

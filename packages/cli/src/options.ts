@@ -1,8 +1,11 @@
+import { ADAPTER_KINDS, BACKEND_NAMES, DAWN_BACKENDS, type AdapterKind, type BackendName, type DawnBackend } from '@autodeeplab/core';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 
 /** Options every command takes. */
 export interface CommonOptions {
-  backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  backend?: 'auto' | BackendName;
+  dawnBackend?: DawnBackend;
+  webgpuAdapter?: AdapterKind;
   seed?: number;
   verbose: boolean;
   json: boolean;
@@ -30,12 +33,16 @@ export function parseNumber(name: string, { positive = false } = {}): (value: st
 export function addCommonOptions(command: Command, { json = true } = {}): Command {
   command
     .addOption(
-      new Option('--backend <name>', 'TensorFlow.js backend (default: AUTODEEPLAB_BACKEND, else the fastest available)').choices([
-        'auto',
-        'tensorflow',
-        'wasm',
-        'cpu',
-      ]),
+      new Option('--backend <name>', 'TensorFlow.js backend (default: AUTODEEPLAB_BACKEND, else the fastest available)').choices(['auto', ...BACKEND_NAMES]),
+    )
+    .addOption(
+      new Option('--dawn-backend <api>', "the native API WebGPU runs on (default: AUTODEEPLAB_DAWN_BACKEND, else the platform's)").choices(DAWN_BACKENDS),
+    )
+    .addOption(
+      new Option(
+        '--webgpu-adapter <kind>',
+        'which WebGPU adapters to accept; a software rasteriser only when asked for (default: AUTODEEPLAB_WEBGPU_ADAPTER, else any)',
+      ).choices(ADAPTER_KINDS),
     )
     .option('--seed <n>', 'random seed (initialisation, data order, splits)', parseInteger('--seed'))
     .option('-v, --verbose', 'more detail; stack traces on errors', false);

@@ -1,10 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from './errors.js';
-import { registerMissingKernels } from '@autodeeplab/kernels';
+import {
+  ADAPTER_KINDS,
+  DAWN_BACKENDS,
+  noAdapterHint,
+  registerMissingKernels,
+  registerWebGpuBackend,
+  type AdapterDescription,
+  type AdapterKind,
+  type DawnBackend,
+  type WebGpuOptions,
+} from '@autodeeplab/kernels';
 
-/** The backends a user can ask for. `tensorflow` is libtensorflow through tfjs-node(-gpu). */
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
-export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+/** The backends a user can ask for. `webgpu` is a GPU through Dawn; `tensorflow` is libtensorflow through tfjs-node(-gpu). */
+export type BackendName = 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['webgpu', 'tensorflow', 'wasm', 'cpu'];
 
 export interface BackendCandidateResult {
   /** The candidate: a package (`@tensorflow/tfjs-node-gpu`, `@tensorflow/tfjs-node`) or a backend. */
@@ -19,15 +29,23 @@ export interface BackendInfo {
   tfBackend: string;
   /** What provides it: `@tensorflow/tfjs-node-gpu`, `@tensorflow/tfjs-node`, `@tensorflow/tfjs-backend-wasm`, `@tensorflow/tfjs`. */
   provider: string;
-  /** True when tfjs-node-gpu was loaded (it falls back to the CPU inside libtensorflow when no GPU is usable). */
+  /** True when tfjs-node-gpu was loaded (it falls back to the CPU inside libtensorflow when no GPU is usable), or a hardware WebGPU adapter is in use. */
   gpu: boolean;
+  /** The WebGPU adapter, for the `webgpu` backend. */
+  adapter?: AdapterDescription;
   /** Each candidate tried before the chosen one, and why it was not used. */
   skipped: BackendCandidateResult[];
 }
 
 export interface InitBackendOptions {
-  /** Force a backend; default: `AUTODEEPLAB_BACKEND`, else the first that works in the order tfjs-node-gpu, tfjs-node, wasm, cpu. */
+  /**
+   * Force a backend; default: `AUTODEEPLAB_BACKEND`, else the first that works in the order webgpu
+   * (a hardware adapter only: on a CPU, wasm is faster than a software rasteriser), tfjs-node-gpu,
+   * tfjs-node, wasm, cpu.
+   */
   backend?: BackendName | 'auto';
+  /** Dawn backend and adapter choice; default: `AUTODEEPLAB_DAWN_BACKEND`, `AUTODEEPLAB_WEBGPU_ADAPTER`. */
+  webgpu?: WebGpuOptions;
   /** Environment to read `AUTODEEPLAB_BACKEND` from (default `process.env`). */
   env?: Record<string, string | undefined>;
 }
@@ -37,7 +55,14 @@ interface Candidate {
   provider: string;
   tfBackend: string;
   gpu: boolean;
-  load: () => Promise<void>;
+  /** Loads the provider; returns the WebGPU adapter for `webgpu`. */
+  load: (context: LoadContext) => Promise<AdapterDescription | void>;
+}
+
+interface LoadContext {
+  webgpu: WebGpuOptions;
+  /** True when the backend was not asked for by name. */
+  auto: boolean;
 }
 
 /** Dynamic import of an optional package, hidden from bundlers so that a missing package is not a build error. */
@@ -46,6 +71,13 @@ async function importOptional(specifier: string): Promise<unknown> {
 }
 
 const CANDIDATES: Candidate[] = [
+  {
+    name: 'webgpu',
+    provider: 'webgpu (Dawn) + @tensorflow/tfjs-backend-webgpu',
+    tfBackend: 'webgpu',
+    gpu: true,
+    load: async ({ webgpu, auto }) => registerWebGpuBackend(auto ? { ...webgpu, adapter: 'hardware' } : webgpu),
+  },
   {
     name: 'tensorflow',
     provider: '@tensorflow/tfjs-node-gpu',
@@ -71,6 +103,7 @@ const CANDIDATES: Candidate[] = [
 ];
 
 function describeFailure(error: unknown): string {
+  if (error instanceof Error && error.name === 'NoAdapterError') return `${error.message}. ${noAdapterHint()}`;
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
   // Node says "Cannot find package"; bundlers and test runners say "Could not resolve".
@@ -78,6 +111,24 @@ function describeFailure(error: unknown): string {
     return 'not installed';
   }
   return message.split('\n')[0] ?? message;
+}
+
+function webGpuOptions(given: WebGpuOptions | undefined, env: Record<string, string | undefined>): WebGpuOptions {
+  return {
+    ...(env.AUTODEEPLAB_DAWN_BACKEND ? { dawnBackend: parseDawnBackend(env.AUTODEEPLAB_DAWN_BACKEND, 'AUTODEEPLAB_DAWN_BACKEND') } : {}),
+    ...(env.AUTODEEPLAB_WEBGPU_ADAPTER ? { adapter: parseAdapterKind(env.AUTODEEPLAB_WEBGPU_ADAPTER, 'AUTODEEPLAB_WEBGPU_ADAPTER') } : {}),
+    ...Object.fromEntries(Object.entries(given ?? {}).filter(([, value]) => value !== undefined)),
+  };
+}
+
+export function parseDawnBackend(value: string, source: string): DawnBackend {
+  if ((DAWN_BACKENDS as readonly string[]).includes(value)) return value as DawnBackend;
+  throw new UserInputError(`${source}: expected one of ${DAWN_BACKENDS.join(', ')}; found '${value}'`);
+}
+
+export function parseAdapterKind(value: string, source: string): AdapterKind {
+  if ((ADAPTER_KINDS as readonly string[]).includes(value)) return value as AdapterKind;
+  throw new UserInputError(`${source}: expected one of ${ADAPTER_KINDS.join(', ')}; found '${value}'`);
 }
 
 export function parseBackendName(value: string, source: string): BackendName | 'auto' {
@@ -101,13 +152,15 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   const env = options.env ?? process.env;
   const requested = options.backend ?? (env.AUTODEEPLAB_BACKEND ? parseBackendName(env.AUTODEEPLAB_BACKEND, 'AUTODEEPLAB_BACKEND') : 'auto');
   const candidates = requested === 'auto' ? CANDIDATES : CANDIDATES.filter((c) => c.name === requested);
+  const context: LoadContext = { webgpu: webGpuOptions(options.webgpu, env), auto: requested === 'auto' };
   // Libraries never print: tfjs's console notices (e.g. "looks like you are running TensorFlow.js in
   // Node.js") are silenced by its PROD flag, which changes nothing else in 4.22.
   if (!env.AUTODEEPLAB_TFJS_WARNINGS) tf.env().set('PROD', true);
   const skipped: BackendCandidateResult[] = [];
   for (const candidate of candidates) {
+    let adapter: AdapterDescription | void;
     try {
-      await candidate.load();
+      adapter = await candidate.load(context);
       if (!(await tf.setBackend(candidate.tfBackend))) throw new Error(`tf.setBackend('${candidate.tfBackend}') failed`);
       await tf.ready();
     } catch (error) {
@@ -115,7 +168,8 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       continue;
     }
     registerMissingKernels();
-    current = { name: candidate.name, tfBackend: candidate.tfBackend, provider: candidate.provider, gpu: candidate.gpu, skipped };
+    const gpu = adapter ? !adapter.software : candidate.gpu;
+    current = { name: candidate.name, tfBackend: candidate.tfBackend, provider: candidate.provider, gpu, skipped, ...(adapter ? { adapter } : {}) };
     return current;
   }
   const tried = skipped.map((s) => `${s.candidate}: ${s.reason}`).join('; ');

@@ -18,6 +18,15 @@ export {
   reluGrad,
   sgdStep,
   type SgdStepOptions,
+  ADAPTER_KINDS,
+  DAWN_BACKENDS,
+  isSoftwareAdapter,
+  noAdapterHint,
+  webGpuAdapter,
+  type AdapterDescription,
+  type AdapterKind,
+  type DawnBackend,
+  type WebGpuOptions,
 } from '@autodeeplab/kernels';
 export { recomputeInBackward } from './autograd/recompute.js';
 export { measureTape, type TapeMemory } from './autograd/tape-memory.js';

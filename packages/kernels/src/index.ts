@@ -9,6 +9,21 @@ export { registerMissingKernels, missingKernelsRegistered } from './register.js'
 // Fused kernels and the ops that run them (falling back to tf ops elsewhere).
 export { FUSED_KERNEL_NAMES, columnDot, edgeWeightedSum, hasFusedKernels, reluGrad, sgdStep, type SgdStepOptions } from './fused/index.js';
 
+// The WebGPU backend: a Dawn adapter of our choosing, and what went wrong on its device.
+export {
+  ADAPTER_KINDS,
+  DAWN_BACKENDS,
+  NoAdapterError,
+  isSoftwareAdapter,
+  noAdapterHint,
+  platformDawnBackends,
+  type AdapterDescription,
+  type AdapterKind,
+  type DawnBackend,
+  type WebGpuOptions,
+} from './webgpu/adapter.js';
+export { GpuDeviceError, registerWebGpuBackend, webGpuAdapter } from './webgpu/device.js';
+
 // The wasm backend's heap.
 export { isWasmHeapBackend, type WasmHeapBackend } from './wasm-heap.js';
 

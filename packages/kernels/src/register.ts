@@ -9,6 +9,8 @@ import { rememberOriginalKernels } from './replaced-kernels.js';
 import { RESIZE_BILINEAR_GRADIENT } from './resize-gradient.js';
 import { WASM_CONV_BACKPROP_KERNELS, WASM_CONV_FORWARD_KERNELS } from './wasm-conv/kernels.js';
 import { WASM_COPY_KERNELS } from './wasm-copy/kernels.js';
+import { addNConfig } from './webgpu/add-n.js';
+import { WEBGPU_FUSED_KERNELS } from './webgpu/fused/kernels.js';
 
 /** Our wasm kernels: the missing ones, and replacements of the backend's own (kept for their fallbacks). */
 const WASM_KERNELS: readonly KernelConfig[] = [
@@ -18,6 +20,9 @@ const WASM_KERNELS: readonly KernelConfig[] = [
   avgPoolGradConfig,
   ...WASM_CONV_FORWARD_KERNELS,
 ];
+
+/** Our webgpu kernels: replacements of the backend's own that fail at the supernet's sizes. */
+const WEBGPU_KERNELS: readonly KernelConfig[] = [addNConfig];
 
 const GRADIENTS: readonly GradConfig[] = [...CONV_GRADIENTS, MAX_POOL_GRADIENT, RESIZE_BILINEAR_GRADIENT, ...FUSED_GRADIENTS];
 
@@ -34,8 +39,12 @@ export function registerMissingKernels(): void {
     rememberOriginalKernels(WASM_KERNELS);
     for (const config of WASM_KERNELS) installKernel(config);
   }
+  if (tf.getKernel('Conv2D', 'webgpu') != null) {
+    rememberOriginalKernels(WEBGPU_KERNELS);
+    for (const config of WEBGPU_KERNELS) installKernel(config);
+  }
   // Kernel names of our own: no backend registers them, so they can be installed at any time.
-  for (const config of FUSED_KERNELS) installKernel(config);
+  for (const config of [...FUSED_KERNELS, ...WEBGPU_FUSED_KERNELS]) installKernel(config);
   for (const config of GRADIENTS) installGradient(config);
 }
 
@@ -59,7 +68,7 @@ function installGradient(config: GradConfig): void {
 /** True when this package's kernels and gradients are the ones registered (for diagnostics and tests). */
 export function missingKernelsRegistered(): { wasm: boolean; gradients: boolean } {
   return {
-    wasm: [...WASM_KERNELS, ...FUSED_KERNELS].every((c) => tf.getKernel(c.kernelName, c.backendName)?.kernelFunc === c.kernelFunc),
+    wasm: [...WASM_KERNELS, ...FUSED_KERNELS, ...WEBGPU_FUSED_KERNELS].every((c) => tf.getKernel(c.kernelName, c.backendName)?.kernelFunc === c.kernelFunc),
     gradients: GRADIENTS.every((c) => tf.getGradient(c.kernelName) === c),
   };
 }

@@ -63,7 +63,14 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
     const started = performance.now();
     const out = resolve(options.out);
     const seed = options.seed ?? 0;
-    const common = { backend: options.backend, seed, verbose: options.verbose, json: false };
+    const common = {
+      backend: options.backend,
+      dawnBackend: options.dawnBackend,
+      webgpuAdapter: options.webgpuAdapter,
+      seed,
+      verbose: options.verbose,
+      json: false,
+    };
     await mkdir(out, { recursive: true });
 
     note(ctx, '1/5 search');

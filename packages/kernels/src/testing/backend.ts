@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerMissingKernels } from '../index.js';
+import { registerWebGpuBackend } from '../webgpu/device.js';
 
 /** The backends the kernel tests run on. */
-export type TestBackend = 'wasm' | 'cpu';
+export type TestBackend = 'wasm' | 'cpu' | 'webgpu';
 
 /**
  * Switches tfjs to `name` and installs this package's kernels, as core's `initBackend` does for
@@ -14,6 +15,8 @@ export async function useBackend(name: TestBackend): Promise<void> {
   // Imported only when asked for, as core's initBackend does: once imported, the next
   // registerMissingKernels replaces its kernels, which must happen after the backend has set them up.
   if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  // Any adapter: CI has only Mesa's software rasteriser. No adapter is a failure, never a skip.
+  if (name === 'webgpu') await registerWebGpuBackend({ adapter: 'any' });
   if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`);
   await tf.ready();
   registerMissingKernels();

@@ -257,6 +257,9 @@ export class GradientWorkerPool {
 export async function startLoopWorkers(model: TrainableModel, workers: number, replica: ModelDescriptor | undefined): Promise<GradientWorkerPool | undefined> {
   if (workers <= 1) return undefined;
   const backend = currentBackend()?.name ?? tf.getBackend();
+  if (backend === 'webgpu') {
+    throw new UserInputError(`workers: ${workers} threads split a batch over CPU cores; on the webgpu backend the GPU runs the whole batch: use workers 1`);
+  }
   return GradientWorkerPool.start({ model, replica: describeModel(model, replica), backend, workers: workers - 1 });
 }
 
