@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { FUSED_KERNEL_NAMES, hasFusedKernels, runKernel } from '@autodeeplab/core';
+import { backendConstant } from './constants.js';
 
 export interface BatchNormalizeOptions {
   /**
@@ -10,21 +11,13 @@ export interface BatchNormalizeOptions {
   epsilon?: number;
 }
 
-const averagers = new Map<number, tf.Tensor2D>();
-
 /**
  * [1, P] filled with 1/P: `averager · x` ([P, C]) is the channel mean as one matrix-vector product.
  * tfjs-backend-wasm reduces a non-innermost axis by transposing the whole tensor first; the product
- * avoids that copy (one group). Cached per P (kept for the process' life; small next to a
- * supernet's tensors).
+ * avoids that copy (one group). Cached per P (small next to a supernet's tensors).
  */
 function averager(pixels: number): tf.Tensor2D {
-  let found = averagers.get(pixels);
-  if (!found) {
-    found = tf.keep(tf.fill([1, pixels], 1 / pixels) as tf.Tensor2D);
-    averagers.set(pixels, found);
-  }
-  return found;
+  return backendConstant(`averager:${pixels}`, () => tf.fill([1, pixels], 1 / pixels) as tf.Tensor2D);
 }
 
 /**

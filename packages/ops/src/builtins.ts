@@ -138,7 +138,8 @@ export class Pool3x3 extends Module implements Layer {
 
   /** 9 / (number of in-image pixels of each window), [1, outH, outW, 1]. */
   private scale(h: number, w: number, padH: [number, number], padW: [number, number]): tf.Tensor4D {
-    const key = `${h}x${w}`;
+    // Per backend, as the shared constants (see constants.ts).
+    const key = `${tf.getBackend()}:${h}x${w}`;
     let scale = this.scales.get(key);
     if (!scale) {
       const { stride } = this.spec;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { backendConstant } from '../constants.js';
 import type { ConvolutionSpec, StackInput } from './types.js';
 
 /**
@@ -8,18 +9,9 @@ import type { ConvolutionSpec, StackInput } from './types.js';
  * runs through `StackInput.convolve`.
  */
 
-const masks = new Map<string, tf.Tensor>();
-
-/** A cached 0/1 constant selecting the diagonal blocks (kept for the process' life: a few bytes). */
+/** A cached 0/1 constant selecting the diagonal blocks (a few bytes). */
 function diagonalMask(e: number, shape: number[]): tf.Tensor {
-  const key = `${e}:${shape.join(',')}`;
-  let mask = masks.get(key);
-  if (!mask) {
-    mask = tf.tidy(() => tf.reshape(tf.eye(e), shape));
-    tf.keep(mask);
-    masks.set(key, mask);
-  }
-  return mask;
+  return backendConstant(`diagonal-mask:${e}:${shape.join(',')}`, () => tf.reshape(tf.eye(e), shape));
 }
 
 /**
