@@ -80,6 +80,20 @@ describe('runCli: flags, help and errors', () => {
     expect(b.stderr).toContain("'gpu' is invalid");
   });
 
+  it('doctor reports the WebGPU adapter (a software rasteriser here), why auto did not take it, and the fix', async () => {
+    const r = await runCaptured(['doctor', '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      backends: { backend: string; available: boolean; gpu?: boolean; adapter?: { software: boolean; dawnBackend: string } }[];
+    };
+    const webgpu = report.backends.find((b) => b.backend === 'webgpu');
+    expect(webgpu).toMatchObject({ available: true, gpu: false, adapter: { software: true, dawnBackend: 'opengles' } });
+    const text = await runCaptured(['doctor']);
+    expect(text.stdout).toMatch(/webgpu +available +webgpu \(Dawn\).* via opengles, compatibility feature level, software rasteriser/);
+    expect(text.stdout).toContain('Hint: No GPU for WebGPU (no WebGPU adapter: vulkan');
+    expect(text.stdout).toContain('Selected backend: wasm');
+  });
+
   it('an unavailable forced backend is a user error (exit 2) without a stack trace', async () => {
     const r = await runCaptured(['info', 'paper', '--backend', 'tensorflow']);
     expect(r.code).toBe(2);
@@ -105,7 +119,7 @@ describe('doctor', () => {
     const r = await runCaptured(['doctor', '--json']);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report.backends.map((b: { backend: string }) => b.backend)).toEqual(['tensorflow', 'wasm', 'cpu']);
+    expect(report.backends.map((b: { backend: string }) => b.backend)).toEqual(['webgpu', 'tensorflow', 'wasm', 'cpu']);
     // The pure-JS backend is always there; an unavailable backend says why.
     expect(report.backends.find((b: { backend: string }) => b.backend === 'cpu').available).toBe(true);
     for (const b of report.backends) if (!b.available) expect(b.reason).toMatch(/\S/);
@@ -116,7 +130,7 @@ describe('doctor', () => {
 
   it('honours AUTODEEPLAB_BACKEND for the selected backend', async () => {
     const r = await runCaptured(['doctor', '--json'], { AUTODEEPLAB_BACKEND: 'cpu' });
-    expect(JSON.parse(r.stdout).selected).toEqual({ backend: 'cpu', provider: '@tensorflow/tfjs' });
+    expect(JSON.parse(r.stdout).selected).toEqual({ backend: 'cpu', provider: '@tensorflow/tfjs', skipped: [] });
   });
 
   it('prints a readable report', async () => {

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
-import { BACKEND_NAMES, initBackend, type BackendName } from '@autodeeplab/core';
+import { BACKEND_NAMES, initBackend, type AdapterDescription, type BackendName, type BackendCandidateResult } from '@autodeeplab/core';
 import type { Command } from 'commander';
-import type { CommandContext } from '../context.js';
+import { describeAdapter, webGpuOptions, type CommandContext } from '../context.js';
 import { formatBytes, formatTable } from '../format.js';
 import { printJson, printLine } from '../io.js';
 import { addCommonOptions, examples, type CommonOptions } from '../options.js';
@@ -12,9 +12,13 @@ import { installedVersion } from '../versions.js';
 const PACKAGES = [
   '@tensorflow/tfjs',
   '@tensorflow/tfjs-backend-wasm',
+  '@tensorflow/tfjs-backend-webgpu',
+  'webgpu',
   '@tensorflow/tfjs-node',
   '@tensorflow/tfjs-node-gpu',
+  '@autodeeplab/kernels',
   '@autodeeplab/core',
+  '@autodeeplab/genotype',
   '@autodeeplab/ops',
   '@autodeeplab/search-space',
   '@autodeeplab/heads',
@@ -29,6 +33,8 @@ export interface BackendReport {
   available: boolean;
   provider?: string;
   gpu?: boolean;
+  /** The WebGPU adapter (webgpu). */
+  adapter?: AdapterDescription;
   /** Why it cannot be used, or which providers were skipped before the one that works. */
   reason?: string;
 }
@@ -38,18 +44,25 @@ export interface DoctorReport {
   node: string;
   platform: string;
   /** The backend commands will use with the same `--backend` / `AUTODEEPLAB_BACKEND`. */
-  selected: { backend: BackendName; provider: string } | { error: string };
+  selected: { backend: BackendName; provider: string; skipped: BackendCandidateResult[] } | { error: string };
   backends: BackendReport[];
   versions: Record<string, string | null>;
   threads: { cpus: number; availableParallelism: number; wasmThreads: number | null; wasmSimd: boolean | null; uvThreadpool: string | null };
   memory: { total: number; free: number; processRss: number; heapLimit: number | null };
 }
 
-async function probe(name: BackendName, env: Record<string, string | undefined>): Promise<BackendReport> {
+async function probe(name: BackendName, env: Record<string, string | undefined>, options: CommonOptions): Promise<BackendReport> {
   try {
-    const info = await initBackend({ backend: name, env });
+    const info = await initBackend({ backend: name, env, webgpu: webGpuOptions(options) });
     const skipped = info.skipped.map((s) => `${s.candidate}: ${s.reason}`).join('; ');
-    return { backend: name, available: true, provider: info.provider, gpu: info.gpu, ...(skipped ? { reason: `skipped ${skipped}` } : {}) };
+    return {
+      backend: name,
+      available: true,
+      provider: info.provider,
+      gpu: info.gpu,
+      ...(info.adapter ? { adapter: info.adapter } : {}),
+      ...(skipped ? { reason: `skipped ${skipped}` } : {}),
+    };
   } catch (error) {
     // initBackend says "backend 'x' is not available (<candidate>: <reason>; …). <hint>": keep the reasons.
     const message = (error as Error).message;
@@ -77,12 +90,12 @@ export async function doctorReport(ctx: CommandContext, options: CommonOptions):
   if (!options.verbose) tf.env().set('PROD', true);
   const env = ctx.io.env;
   const backends: BackendReport[] = [];
-  for (const name of BACKEND_NAMES) backends.push(await probe(name, env));
+  for (const name of BACKEND_NAMES) backends.push(await probe(name, env, options));
   let selected: DoctorReport['selected'];
   try {
     const requested = options.backend && options.backend !== 'auto' ? options.backend : undefined;
-    const info = await initBackend({ backend: requested, env });
-    selected = { backend: info.name, provider: info.provider };
+    const info = await initBackend({ backend: requested, env, webgpu: webGpuOptions(options) });
+    selected = { backend: info.name, provider: info.provider, skipped: info.skipped };
   } catch (error) {
     selected = { error: (error as Error).message };
   }
@@ -124,7 +137,9 @@ function printReport(ctx: CommandContext, report: DoctorReport): void {
       ...report.backends.map((b) => [
         b.backend,
         b.available ? 'available' : 'unavailable',
-        b.available ? `${b.provider}${b.gpu ? ' (GPU build)' : ''}${b.reason ? ` — ${b.reason}` : ''}` : (b.reason ?? ''),
+        b.available
+          ? `${b.provider}${b.adapter ? ` on ${describeAdapter(b.adapter)}` : b.gpu ? ' (GPU build)' : ''}${b.reason ? ` — ${b.reason}` : ''}`
+          : (b.reason ?? ''),
       ]),
     ]).trimEnd(),
   );
@@ -150,8 +165,18 @@ function printReport(ctx: CommandContext, report: DoctorReport): void {
       `JS heap limit ${m.heapLimit === null ? '?' : formatBytes(m.heapLimit)}`,
   );
   const hints: string[] = [];
+  const webgpu = report.backends.find((b) => b.backend === 'webgpu');
+  const noGpu = 'skipped' in report.selected ? report.selected.skipped.find((s) => s.candidate.startsWith('webgpu')) : undefined;
+  if (noGpu && (!webgpu?.available || webgpu.adapter?.software)) {
+    hints.push(
+      `No GPU for WebGPU (${noGpu.reason})${webgpu?.available ? ' A software rasteriser works with --backend webgpu, but wasm is faster on a CPU.' : ''}`,
+    );
+  }
   if (!report.backends.find((b) => b.backend === 'tensorflow')?.available) {
-    hints.push('For native speed install @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA); it needs to download libtensorflow at install time.');
+    hints.push(
+      'For native CPU speed install @tensorflow/tfjs-node; it downloads libtensorflow at install time. ' +
+        '@tensorflow/tfjs-node-gpu also needs CUDA 11.2 and cuDNN 8.1, which current drivers do not ship: on a GPU use webgpu.',
+    );
   }
   if (hints.length) {
     out();

@@ -13,7 +13,11 @@ export type AdapterKind = 'hardware' | 'software' | 'any';
 export const ADAPTER_KINDS: readonly AdapterKind[] = ['hardware', 'software', 'any'];
 
 export interface WebGpuOptions {
-  /** Dawn's backend; default: the platform's in order (Linux: vulkan, opengles; macOS: metal; Windows: d3d12, vulkan). */
+  /**
+   * Dawn's backend; default: the platform's in order (Linux: vulkan, then opengles unless only
+   * hardware is accepted, since GPUs on Linux come with Vulkan and Mesa's OpenGL ES is a software
+   * rasteriser; macOS: metal; Windows: d3d12, vulkan).
+   */
   dawnBackend?: DawnBackend;
   /** Which adapters to accept; default `any` (a hardware adapter first). */
   adapter?: AdapterKind;
@@ -61,10 +65,36 @@ export function isSoftwareAdapter(info: DawnAdapter['info']): boolean {
   return info.isFallbackAdapter === true || SOFTWARE_RENDERERS.test(`${info.device} ${info.description} ${info.architecture}`);
 }
 
-export function platformDawnBackends(platform: NodeJS.Platform = process.platform): DawnBackend[] {
+export function platformDawnBackends(accept: AdapterKind = 'any', platform: NodeJS.Platform = process.platform): DawnBackend[] {
   if (platform === 'darwin') return ['metal'];
   if (platform === 'win32') return ['d3d12', 'vulkan'];
-  return ['vulkan', 'opengles'];
+  return accept === 'hardware' ? ['vulkan'] : ['vulkan', 'opengles'];
+}
+
+const LIBRARY_DIRS = ['/lib', '/usr/lib', '/lib64', '/usr/lib64', '/usr/local/lib', `/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`];
+
+/**
+ * Whether Linux's Vulkan loader can be found (LD_LIBRARY_PATH, the usual library folders, or the
+ * dynamic linker's cache). Asked before Dawn, which otherwise prints its own warning when it is
+ * missing, on every run of a machine without Vulkan.
+ */
+export async function hasVulkanLoader(env: Record<string, string | undefined> = process.env): Promise<boolean> {
+  // Imported here: this package also serves bundles for the browser, where Dawn is not used.
+  const { existsSync, readFileSync } = await import('node:fs');
+  const join = (dir: string, file: string) => `${dir.replace(/\/$/, '')}/${file}`;
+  const dirs = [...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), ...LIBRARY_DIRS, `/usr${LIBRARY_DIRS.at(-1)}`];
+  if (dirs.some((dir) => existsSync(join(dir, 'libvulkan.so.1')))) return true;
+  try {
+    return readFileSync('/etc/ld.so.cache').includes('libvulkan.so.1');
+  } catch {
+    return false;
+  }
+}
+
+/** What `findAdapter` would otherwise look up on this machine (for tests). */
+export interface MachineFacts {
+  platform?: NodeJS.Platform;
+  vulkanLoader?: boolean;
 }
 
 /** Why no adapter was found, one entry per Dawn backend and feature level asked. */
@@ -79,15 +109,20 @@ export class NoAdapterError extends Error {
  * Asks Dawn's backends in turn (core feature level first, then compatibility) and returns the first
  * adapter of the accepted kind; with `any`, a hardware adapter anywhere wins over a software one.
  */
-export async function findAdapter(dawn: DawnModule, options: WebGpuOptions = {}): Promise<FoundAdapter> {
+export async function findAdapter(dawn: DawnModule, options: WebGpuOptions = {}, machine: MachineFacts = {}): Promise<FoundAdapter> {
   const accept = options.adapter ?? 'any';
-  const backends = options.dawnBackend ? [options.dawnBackend] : platformDawnBackends();
+  const platform = machine.platform ?? process.platform;
+  const backends = options.dawnBackend ? [options.dawnBackend] : platformDawnBackends(accept, platform);
   const powerPreference = options.powerPreference ?? 'high-performance';
   // Mesa's EGL needs a platform when there is no display; surfaceless works headless.
-  if (backends.includes('opengles') && process.platform === 'linux') process.env.EGL_PLATFORM ??= 'surfaceless';
+  if (backends.includes('opengles') && platform === 'linux') process.env.EGL_PLATFORM ??= 'surfaceless';
   const attempts: string[] = [];
   let softwareFallback: FoundAdapter | undefined;
   for (const dawnBackend of backends) {
+    if (dawnBackend === 'vulkan' && platform === 'linux' && !(machine.vulkanLoader ?? (await hasVulkanLoader()))) {
+      attempts.push('vulkan: the Vulkan loader libvulkan.so.1 is not installed');
+      continue;
+    }
     const gpu = dawn.create([`backend=${dawnBackend}`]);
     for (const featureLevel of ['core', 'compatibility'] as const) {
       const adapter = await gpu.requestAdapter({ featureLevel, powerPreference });
