@@ -65,7 +65,10 @@ function installGradient(config: GradConfig): void {
   tf.registerGradient(config);
 }
 
-/** True when this package's kernels and gradients are the ones registered (for diagnostics and tests). */
+/**
+ * True when this package's kernels and gradients are the ones registered (for diagnostics and tests);
+ * `wasm` covers the fused kernels of every backend too.
+ */
 export function missingKernelsRegistered(): { wasm: boolean; gradients: boolean } {
   return {
     wasm: [...WASM_KERNELS, ...FUSED_KERNELS, ...WEBGPU_FUSED_KERNELS].every((c) => tf.getKernel(c.kernelName, c.backendName)?.kernelFunc === c.kernelFunc),

@@ -51,17 +51,16 @@ export const edgeWeightedSumKernel: KernelFunc = ({ inputs, backend }) => {
 
 /**
  * Σ_k weights[k, e] · terms[k][p, e, c]: terms [P, E, C] or [P, 1, C] (the same for every edge),
- * weights [K, E]; [P, E, C]. The fused kernel on wasm with SIMD (C a multiple of 4), else tf ops.
+ * weights [K, E]; [P, E, C]. The fused kernel on webgpu, and on wasm with SIMD (C a multiple of 4), else tf ops.
  * Not differentiable (callers wrap it in a custom gradient).
  */
 export function edgeWeightedSum(weights: tf.Tensor2D, terms: readonly tf.Tensor3D[]): tf.Tensor3D {
   const [, edges] = weights.shape;
   const [p, , c] = terms[0]!.shape;
+  // wasm's kernel needs SIMD and C a multiple of 4; webgpu's (webgpu/fused/) takes any shape.
+  const kernelTakesIt = tf.getBackend() === 'webgpu' || (c % 4 === 0 && simdOnHeap(tf.backend()) != null);
   const fused =
-    tf.getKernel(FUSED_KERNEL_NAMES.edgeWeightedSum, tf.getBackend()) != null &&
-    c % 4 === 0 &&
-    simdOnHeap(tf.backend()) != null &&
-    [weights, ...terms].every((t) => t.dtype === 'float32');
+    tf.getKernel(FUSED_KERNEL_NAMES.edgeWeightedSum, tf.getBackend()) != null && kernelTakesIt && [weights, ...terms].every((t) => t.dtype === 'float32');
   if (fused) return tf.engine().runKernel(FUSED_KERNEL_NAMES.edgeWeightedSum, [weights, ...terms] as unknown as tf.NamedTensorMap, {}) as tf.Tensor3D;
   return tf.tidy(() => {
     const rows = tf.unstack(weights);
