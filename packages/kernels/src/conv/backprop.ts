@@ -176,9 +176,10 @@ export function depthwiseBackpropFilter(P: Prims, x: TensorInfo, dy: TensorInfo,
   let input: TensorInfo;
   if (m > 1) {
     // Repeat each input channel M times so that channel (n, c, m) of the input meets dy's channel (n, c·M+m).
-    const x5 = P.reshape(xT, [g.inH, g.inW, g.batch, g.inC, 1]);
-    const tiled = P.tile(x5, [1, 1, 1, 1, m]);
-    P.dispose(x5);
+    // Rank 4 (H·W, N, C, 1): tfjs-backend-webgpu tiles rank 5 on the CPU, through a synchronous read.
+    const x4 = P.reshape(xT, [g.inH * g.inW, g.batch, g.inC, 1]);
+    const tiled = P.tile(x4, [1, 1, 1, m]);
+    P.dispose(x4);
     input = P.reshape(tiled, [1, g.inH, g.inW, channels]);
     P.dispose(tiled);
   } else {
