@@ -8,6 +8,7 @@ export * from './memory.js';
 export * from './values.js';
 export * from './checkpoint.js';
 export * from './validate.js';
+export * from './shared-state.js';
 export {
   registerMissingKernels,
   missingKernelsRegistered,

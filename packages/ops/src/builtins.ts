@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BatchNorm, Conv2d, Module, type Layer, type Rng } from '@autodeeplab/core';
 import { AtrousConv2d, FactorizedReduce, samePadding } from './blocks.js';
-import { registerOp, type Op, type OpShapeSpec, type OpSpec, type PreActivated } from './registry.js';
+import { hasOp, registerOp, type Op, type OpShapeSpec, type OpSpec, type PreActivated } from './registry.js';
 
 /** The 8 candidate operations, in the DARTS / Auto-DeepLab order (the column order of α). */
 export const BUILTIN_OPS = ['none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5', 'dil_conv_3x3', 'dil_conv_5x5'] as const;
@@ -257,4 +257,5 @@ function registerBuiltinOps(): void {
   }
 }
 
-registerBuiltinOps();
+// A second copy of this package in one process finds them registered by the first (the registry is shared).
+if (!hasOp('none')) registerBuiltinOps();

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { Rng, UserInputError, type Layer, type Module } from '@autodeeplab/core';
+import { Rng, UserInputError, sharedAcrossCopies, type Layer, type Module } from '@autodeeplab/core';
 
 /** What a factory is given to build one operation of one edge. */
 export interface OpSpec {
@@ -60,7 +60,8 @@ interface Entry {
   meta: OpMeta;
 }
 
-const registry = new Map<string, Entry>();
+/** One registry per process, even with two copies of this package installed: a user's op is seen by every copy. */
+const registry = sharedAcrossCopies('ops/registry', () => new Map<string, Entry>());
 
 /**
  * Registers a candidate operation under `name`. Registering an existing name is an error unless

@@ -3,7 +3,7 @@ import { batchNormalize } from '../batch-norm.js';
 import { DilConv, Identity, Pool3x3, SepConv } from '../builtins.js';
 import type { Op } from '../registry.js';
 import { POINTWISE, blockDiagonal, channelToEdgeMajor, convolve, perEdgePointwise, pointwisePerEdge, stackKernels } from './kernels.js';
-import { registerStackedForm } from './table.js';
+import { getStackedForm, registerStackedForm } from './table.js';
 import type { ConvolutionSpec, StackInput, StackOutput } from './types.js';
 
 /**
@@ -83,4 +83,5 @@ function registerBuiltinStackedForms(): void {
   for (const k of [3, 5]) registerStackedForm(`dil_conv_${k}x${k}`, { apply: stackDilConv, replayedOutputs: { heavy: 1 } });
 }
 
-registerBuiltinStackedForms();
+// A second copy of this package in one process finds them registered by the first (the table is shared).
+if (!getStackedForm('max_pool_3x3')) registerBuiltinStackedForms();

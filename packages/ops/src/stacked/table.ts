@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { UserInputError } from '@autodeeplab/core';
+import { UserInputError, sharedAcrossCopies } from '@autodeeplab/core';
 import { isPreActivated, opRegistration, type Op } from '../registry.js';
 import { concatSliceGrad } from './kernels.js';
 import type { StackInput, StackOutput, StackedForm } from './types.js';
@@ -11,7 +11,7 @@ import type { StackInput, StackOutput, StackedForm } from './types.js';
  * form belongs to the op's registration it was made for: once the name is registered again (another
  * factory), the old form no longer applies, nor its replay hint.
  */
-const forms = new Map<string, { form: StackedForm; registration: object }>();
+const forms = sharedAcrossCopies('ops/stacked-forms', () => new Map<string, { form: StackedForm; registration: object }>());
 
 /** Registers the stacked form of the registered op `name`; an existing one is an error unless `options.override`. */
 export function registerStackedForm(name: string, form: StackedForm, options: { override?: boolean } = {}): void {
