@@ -2,16 +2,39 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { useBackend } from './testing/backend.js';
 
+/** Σ w·resize(x) on the current backend, read asynchronously (webgpu has no synchronous reads in Node). */
+async function weightedSum(
+  values: number[],
+  shape: [number, number, number, number],
+  size: [number, number],
+  w: tf.Tensor,
+  halfPixel: boolean,
+): Promise<number> {
+  const sum = tf.tidy(() => tf.sum(tf.mul(tf.image.resizeBilinear(tf.tensor4d(values, shape), size, false, halfPixel), w)));
+  try {
+    return (await sum.data())[0]!;
+  } finally {
+    sum.dispose();
+  }
+}
+
 /** d/dx Σ w·resize(x), by central differences (the map is linear, so they are exact up to rounding). */
-function finiteDifference(x: number[], shape: [number, number, number, number], size: [number, number], w: tf.Tensor, halfPixel: boolean): number[] {
-  const f = (values: number[]) => tf.tidy(() => tf.sum(tf.mul(tf.image.resizeBilinear(tf.tensor4d(values, shape), size, false, halfPixel), w)).dataSync()[0]!);
-  return x.map((_, i) => {
+async function finiteDifference(
+  x: number[],
+  shape: [number, number, number, number],
+  size: [number, number],
+  w: tf.Tensor,
+  halfPixel: boolean,
+): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < x.length; i++) {
     const plus = [...x];
     const minus = [...x];
     plus[i]! += 0.5;
     minus[i]! -= 0.5;
-    return f(plus) - f(minus);
-  });
+    out.push((await weightedSum(plus, shape, size, w, halfPixel)) - (await weightedSum(minus, shape, size, w, halfPixel)));
+  }
+  return out;
 }
 
 describe('ResizeBilinear gradient', () => {
@@ -20,7 +43,7 @@ describe('ResizeBilinear gradient', () => {
     { shape: [2, 3, 7, 2], size: [6, 13], halfPixel: true },
     { shape: [1, 4, 9, 3], size: [8, 5], halfPixel: false },
   ];
-  for (const backend of ['cpu', 'wasm'] as const) {
+  for (const backend of ['cpu', 'wasm', 'webgpu'] as const) {
     for (const { shape, size, halfPixel } of cases) {
       it(`is the transpose of the forward on ${backend} for [${shape}] → ${size} (halfPixel ${halfPixel})`, async () => {
         await useBackend(backend);
@@ -30,14 +53,14 @@ describe('ResizeBilinear gradient', () => {
           Array.from({ length: shape[0] * size[0] * size[1] * shape[3] }, (_, i) => Math.cos(i * 1.3)),
           [shape[0], ...size, shape[3]],
         );
-        const grad = tf.tidy(() =>
-          Array.from(
-            tf
-              .grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeBilinear(t as tf.Tensor4D, size, false, halfPixel), w)))(tf.tensor4d(x, shape))
-              .dataSync(),
-          ),
+        const before = tf.memory().numTensors;
+        const gradient = tf.tidy(() =>
+          tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeBilinear(t as tf.Tensor4D, size, false, halfPixel), w)))(tf.tensor4d(x, shape)),
         );
-        const expected = finiteDifference(x, shape, size, w, halfPixel);
+        const grad = Array.from(await gradient.data());
+        gradient.dispose();
+        expect(tf.memory().numTensors).toBe(before);
+        const expected = await finiteDifference(x, shape, size, w, halfPixel);
         grad.forEach((g, i) => expect(g).toBeCloseTo(expected[i]!, 4));
         w.dispose();
       });

@@ -6,7 +6,7 @@ import { TestRandom } from '../testing/random.js';
 /**
  * Convolution gradients (regular and depthwise; strides, dilations up to the search ASPP rate 24,
  * 'same'/'valid', odd/even sizes): on cpu against central finite differences, and wasm (our kernels)
- * against cpu. tfjs's per-kernel leak check (IS_TEST) is on throughout.
+ * and webgpu against cpu. tfjs's per-kernel leak check (IS_TEST) is on throughout.
  */
 
 interface Case {
@@ -84,15 +84,19 @@ interface Result {
   df: Float32Array;
 }
 
-/** Forward values and the gradients of L = Σ y·w on the current backend; checks that nothing leaks. */
-function run(c: Case, d: Data): Result {
+/**
+ * Forward values and the gradients of L = Σ y·w on the current backend; checks that nothing leaks.
+ * Values are read asynchronously: webgpu has no synchronous reads in Node.
+ */
+async function run(c: Case, d: Data): Promise<Result> {
   const x = tf.tensor4d(d.x, d.shapeX);
   const f = tf.tensor4d(d.f, d.shapeF);
   const w = tf.tensor4d(d.w, d.shapeY);
   const before = tf.memory().numTensors;
   const y = forward(c, x, f);
   const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(forward(c, a as tf.Tensor4D, b as tf.Tensor4D), w)))([x, f]);
-  const result = { y: y.dataSync() as Float32Array, dx: dx!.dataSync() as Float32Array, df: df!.dataSync() as Float32Array };
+  const [yValues, dxValues, dfValues] = await Promise.all([y.data(), dx!.data(), df!.data()]);
+  const result = { y: yValues as Float32Array, dx: dxValues as Float32Array, df: dfValues as Float32Array };
   tf.dispose([y, dx!, df!]);
   expect(tf.memory().numTensors).toBe(before);
   tf.dispose([x, f, w]);
@@ -198,9 +202,9 @@ describe('convolution gradients', () => {
       await useBackend('cpu');
     });
     CASES.forEach((c, n) => {
-      it(label(c), () => {
+      it(label(c), async () => {
         const d = makeData(c, 100 + n);
-        const r = run(c, d);
+        const r = await run(c, d);
         cpuResults.set(c, r);
         const rng = new TestRandom(7 + n);
         expectFiniteDifferencesAgree(c, d, r.df, 'f', sampleIndices(d.f.length, 400, rng));
@@ -208,31 +212,56 @@ describe('convolution gradients', () => {
       });
     });
 
-    it('rate 24 on a tall input reaches the off-centre taps (non-zero filter gradient there)', () => {
+    it('rate 24 on a tall input reaches the off-centre taps (non-zero filter gradient there)', async () => {
       const c = CASES.find((k) => !k.depthwise && k.dilation === 24 && k.h === 26) as Case;
-      const r = cpuResults.get(c) ?? run(c, makeData(c, 100 + CASES.indexOf(c)));
+      const r = cpuResults.get(c) ?? (await run(c, makeData(c, 100 + CASES.indexOf(c))));
       // Filter layout [3,3,IN,OUT]: row p = 0 (taps at −24 rows) must carry gradient.
       const rowZero = r.df.slice(0, 3 * IN_CH * OUT_CH);
       expect(maxAbs(rowZero)).toBeGreaterThan(1e-3);
     });
   });
 
-  describe('wasm agrees with cpu (values and gradients)', () => {
-    beforeAll(async () => {
-      await useBackend('wasm');
-    });
-    // float32 with different summation orders (XNNPACK vs naive loops): relative agreement ~1e-6.
-    const TOL = 1e-4;
-    CASES.forEach((c, n) => {
-      it(label(c), () => {
-        const d = makeData(c, 100 + n);
-        const expected = cpuResults.get(c);
-        if (expected == null) throw new Error('cpu reference missing (run the whole file)');
-        const r = run(c, d);
-        expect(maxAbsDiff(r.y, expected.y)).toBeLessThan(TOL * Math.max(1, maxAbs(expected.y)));
-        expect(maxAbsDiff(r.dx, expected.dx)).toBeLessThan(TOL * Math.max(1, maxAbs(expected.dx)));
-        expect(maxAbsDiff(r.df, expected.df)).toBeLessThan(TOL * Math.max(1, maxAbs(expected.df)));
+  /**
+   * wasm and webgpu against the cpu results above (finite differences need thousands of synchronous
+   * reads, so they run on cpu only). Both are float32 with other summation orders (XNNPACK's blocked
+   * kernels, webgpu's tiled shaders vs cpu's naive loops): agreement ~1e-6 relative; a wrong tap,
+   * shift or transpose is off by O(max |value|).
+   * webgpu runs twice: as users run it, and with WEBGPU_CPU_FORWARD off (as in tfjs's own webgpu tests),
+   * where the small transposes, slices and reductions of the dilated gradients run as shaders too
+   * instead of tfjs's cpu code.
+   */
+  const TOL = 1e-4;
+  const RUNS = [
+    { backend: 'wasm', title: 'wasm' },
+    { backend: 'webgpu', title: 'webgpu' },
+    { backend: 'webgpu', title: 'webgpu (every kernel a shader: WEBGPU_CPU_FORWARD off)', shadersOnly: true },
+  ] as const;
+  for (const { backend, title, ...options } of RUNS) {
+    describe(`${title} agrees with the cpu analytic values and gradients`, () => {
+      let cpuForwardBefore = true;
+      beforeAll(async () => {
+        await useBackend(backend);
+        if ('shadersOnly' in options) {
+          cpuForwardBefore = tf.env().getBool('WEBGPU_CPU_FORWARD');
+          tf.env().set('WEBGPU_CPU_FORWARD', false);
+        }
+      });
+      afterAll(() => {
+        if ('shadersOnly' in options) tf.env().set('WEBGPU_CPU_FORWARD', cpuForwardBefore);
+      });
+      CASES.forEach((c, n) => {
+        it(label(c), async () => {
+          const d = makeData(c, 100 + n);
+          const expected = cpuResults.get(c);
+          if (expected == null) throw new Error('cpu reference missing (run the whole file)');
+          const r = await run(c, d);
+          for (const key of ['y', 'dx', 'df'] as const) {
+            const difference = maxAbsDiff(r[key], expected[key]);
+            const scale = Math.max(1, maxAbs(expected[key]));
+            expect(difference, `${key}: max |${backend} − cpu| = ${difference} (scale ${scale})`).toBeLessThan(TOL * scale);
+          }
+        });
       });
     });
-  });
+  }
 });
