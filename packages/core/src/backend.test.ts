@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { initBackend, parseBackendName } from './backend.js';
+import { initBackend, parseBackendName, usesGpuDevice } from './backend.js';
 
 describe('initBackend', () => {
   it('falls through webgpu (no GPU here) and the optional tfjs-node packages to wasm and says why each was skipped', async () => {
@@ -47,5 +47,12 @@ describe('initBackend', () => {
       /AUTODEEPLAB_BACKEND: expected one of auto, webgpu, tensorflow, wasm, cpu; found 'gpu'/,
     );
     expect(() => parseBackendName('webgl', '--backend')).toThrow(/--backend/);
+  });
+
+  it('counts tfjs-node-gpu as a GPU only when its libtensorflow found one (its backend says so)', () => {
+    expect(usesGpuDevice({ isUsingGpuDevice: true })).toBe(true);
+    expect(usesGpuDevice({ isUsingGpuDevice: false })).toBe(false);
+    expect(usesGpuDevice({})).toBe(false);
+    expect(usesGpuDevice(null)).toBe(false);
   });
 });

@@ -29,7 +29,7 @@ export interface BackendInfo {
   tfBackend: string;
   /** What provides it: `@tensorflow/tfjs-node-gpu`, `@tensorflow/tfjs-node`, `@tensorflow/tfjs-backend-wasm`, `@tensorflow/tfjs`. */
   provider: string;
-  /** True when tfjs-node-gpu was loaded (it falls back to the CPU inside libtensorflow when no GPU is usable), or a hardware WebGPU adapter is in use. */
+  /** True when a GPU does the work: a hardware WebGPU adapter, or tfjs-node-gpu that found CUDA (else it runs on the CPU). */
   gpu: boolean;
   /** The WebGPU adapter, for the `webgpu` backend. */
   adapter?: AdapterDescription;
@@ -113,6 +113,14 @@ function describeFailure(error: unknown): string {
   return message.split('\n')[0] ?? message;
 }
 
+/**
+ * Whether tfjs-node-gpu's libtensorflow actually runs on a GPU: without CUDA 11.2 and cuDNN 8.1 it
+ * loads and silently runs on the CPU. Its backend says so in `isUsingGpuDevice`.
+ */
+export function usesGpuDevice(backend: unknown): boolean {
+  return (backend as { isUsingGpuDevice?: unknown } | null)?.isUsingGpuDevice === true;
+}
+
 function webGpuOptions(given: WebGpuOptions | undefined, env: Record<string, string | undefined>): WebGpuOptions {
   return {
     ...(env.AUTODEEPLAB_DAWN_BACKEND ? { dawnBackend: parseDawnBackend(env.AUTODEEPLAB_DAWN_BACKEND, 'AUTODEEPLAB_DAWN_BACKEND') } : {}),
@@ -168,7 +176,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       continue;
     }
     registerMissingKernels();
-    const gpu = adapter ? !adapter.software : candidate.gpu;
+    const gpu = adapter ? !adapter.software : candidate.gpu && usesGpuDevice(tf.backend());
     current = { name: candidate.name, tfBackend: candidate.tfBackend, provider: candidate.provider, gpu, skipped, ...(adapter ? { adapter } : {}) };
     return current;
   }

@@ -126,6 +126,13 @@ export async function doctorReport(ctx: CommandContext, options: CommonOptions):
   };
 }
 
+/** The adapter of webgpu; for tfjs-node-gpu whether its libtensorflow found a GPU. */
+function providerNote(b: BackendReport): string {
+  if (b.adapter) return ` on ${describeAdapter(b.adapter)}`;
+  if (b.provider === '@tensorflow/tfjs-node-gpu') return b.gpu ? ' (on the GPU)' : ' (GPU build running on the CPU: CUDA 11.2 and cuDNN 8.1 not found)';
+  return '';
+}
+
 function printReport(ctx: CommandContext, report: DoctorReport): void {
   const out = (line = '') => printLine(ctx.io, line);
   out(`autodeeplab ${report.cli} on Node ${report.node} (${report.platform})`);
