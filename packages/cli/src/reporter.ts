@@ -14,7 +14,7 @@ export type ReportedEvent =
       epochs: number;
       stepsPerEpoch: number;
       totalSteps: number;
-      resumedFrom?: { epoch: number; step: number; checkpoint: string };
+      resumedFrom?: { epoch: number; step: number; checkpoint: string; refused?: { checkpoint: string; reason: string }[] };
     }
   | {
       type: 'step';
@@ -56,6 +56,8 @@ export class RunReporter {
         this.epochs = s.epochs;
         const resumed = s.resumedFrom ? `; resuming at step ${s.resumedFrom.step} from ${s.resumedFrom.checkpoint}` : '';
         p.log(`${s.kind}: ${s.epochs} epoch${s.epochs === 1 ? '' : 's'} × ${s.stepsPerEpoch} steps, run directory ${s.runDir}${resumed}`);
+        for (const r of s.resumedFrom?.refused ?? [])
+          p.log(`warning: not resuming from ${r.checkpoint}, it is unreadable (${r.reason}); using ${s.resumedFrom!.checkpoint}`);
         p.start(s.kind, s.totalSteps, { start: s.resumedFrom?.step ?? 0 });
         break;
       }

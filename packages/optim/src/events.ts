@@ -18,8 +18,12 @@ export interface StartEvent extends EventBase {
   epochs: number;
   stepsPerEpoch: number;
   totalSteps: number;
-  /** Present when the run continues from a checkpoint: the step it had reached. */
-  resumedFrom?: { epoch: number; step: number; checkpoint: string };
+  /**
+   * Present when the run continues from a checkpoint: the step it had reached; `refused`: newer
+   * checkpoints that could not be read (newest first, with the problem), which the resume fell back
+   * past; `metricsLinesDropped`: lines of metrics.jsonl past that step, cut (they are logged again).
+   */
+  resumedFrom?: { epoch: number; step: number; checkpoint: string; refused?: { checkpoint: string; reason: string }[]; metricsLinesDropped?: number };
   config: Record<string, unknown>;
 }
 
@@ -77,6 +81,8 @@ export interface CheckpointEvent extends EventBase, Position {
   kind: RunKind;
   path: string;
   reason: 'interval' | 'epoch' | 'final' | 'interrupt';
+  /** Where the same checkpoint was also written as the best validation so far (`keepBest`). */
+  best?: string;
 }
 
 export interface ErrorEvent extends EventBase, Position {

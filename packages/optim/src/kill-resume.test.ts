@@ -72,6 +72,8 @@ describe('SIGKILL during a search', () => {
       .map((l) => JSON.parse(l) as RunEvent);
     expect(lines.filter((e) => e.type === 'start')).toHaveLength(2);
     expect(lines.at(-1)?.type).toBe('done');
+    // One line per step: what was logged past the checkpoint before the kill was cut on resume.
+    expect(lines.filter((e) => e.type === 'step').map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     reference.model.dispose();
     resumed.model.dispose();
   });

@@ -12,6 +12,14 @@ export interface StepOutcome {
   images: number;
 }
 
+/** Loss sums of one epoch, for its mean losses. */
+export interface EpochStats {
+  lossSum: number;
+  archLossSum: number;
+  steps: number;
+  archSteps: number;
+}
+
 /** Where a run is: the batch the next step reads (`epoch`, `index` in that epoch) and the updates done. */
 export interface LoopCursor {
   epoch: number;
@@ -28,6 +36,8 @@ export interface LoopSpec<A = unknown> {
   resume: boolean | string;
   /** Start afresh even when `<runDir>` already holds a checkpoint (it is replaced at the first save). */
   overwrite: boolean;
+  /** The events go to `<runDir>/metrics.jsonl` (a resume then cuts it back to the checkpoint's step). */
+  metricsLog: boolean;
   signal: AbortSignal | undefined;
   /** Parsed configuration, stored in checkpoints and compared on resume. */
   config: Record<string, unknown>;
@@ -40,6 +50,8 @@ export interface LoopSpec<A = unknown> {
   rng: Rng;
   checkpointEvery: number;
   keepLast: number;
+  /** Keep the checkpoint of the best validation in `checkpoint-best/`. */
+  keepBest: boolean;
   /** Runs once after the start event, before the first step (e.g. starting gradient workers); failures end the run with an error event. */
   prepare?(): Promise<void>;
   /** Prepares the batch readers of an epoch, starting at batch `start`. */
@@ -59,9 +71,16 @@ export interface RunControlOptions {
   resume?: boolean | string;
   overwrite?: boolean;
   signal?: AbortSignal;
+  metricsLog?: boolean;
 }
 
-/** The loop's run-control fields from a search's or a training's options (defaults: no resume, no overwrite). */
-export function runControl(options: RunControlOptions): Pick<LoopSpec<unknown>, 'runDir' | 'resume' | 'overwrite' | 'signal'> {
-  return { runDir: options.runDir, resume: options.resume ?? false, overwrite: options.overwrite ?? false, signal: options.signal };
+/** The loop's run-control fields from a search's or a training's options (defaults: no resume, no overwrite, a metrics log). */
+export function runControl(options: RunControlOptions): Pick<LoopSpec<unknown>, 'runDir' | 'resume' | 'overwrite' | 'signal' | 'metricsLog'> {
+  return {
+    runDir: options.runDir,
+    resume: options.resume ?? false,
+    overwrite: options.overwrite ?? false,
+    signal: options.signal,
+    metricsLog: options.metricsLog !== false,
+  };
 }

@@ -7,21 +7,13 @@
  */
 import { now, type DoneEvent, type RunEvent, type StepEvent } from './events.js';
 import { resumeRun, type ResumePoint } from './loop-resume.js';
-import type { LoopCursor, LoopSpec, StepOutcome } from './loop-spec.js';
+import type { EpochStats, LoopCursor, LoopSpec, StepOutcome } from './loop-spec.js';
 import { RunStateWriter } from './loop-state.js';
 import { acquireRunLock } from './run-lock.js';
 import { tidyRunDir } from './run-tidy.js';
 import { StepTimer } from './step-timer.js';
 
-export type { LoopCursor, LoopSpec, StepOutcome } from './loop-spec.js';
-
-/** Loss sums of one epoch, for its mean losses. */
-export interface EpochStats {
-  lossSum: number;
-  archLossSum: number;
-  steps: number;
-  archSteps: number;
-}
+export type { EpochStats, LoopCursor, LoopSpec, StepOutcome } from './loop-spec.js';
 
 /** What the levels of one run share. */
 interface LoopRun<A> {
@@ -30,8 +22,8 @@ interface LoopRun<A> {
   state: RunStateWriter;
   timer: StepTimer;
   startTime: number;
-  /** The last validation, for the done event. */
-  validation?: { mIoU: number; pixelAccuracy: number };
+  /** Loss sums of the resumed epoch's steps before the checkpoint, taken up by its first runEpoch. */
+  resumedStats?: EpochStats;
 }
 
 const secondsSince = (start: number) => (performance.now() - start) / 1000;
@@ -56,7 +48,7 @@ async function* runLocked<A>(spec: LoopSpec<A>): AsyncGenerator<RunEvent<A>, voi
   const startTime = performance.now();
   const resumed = await resumeRun(spec);
   const cursor: LoopCursor = { epoch: resumed?.next.epoch ?? 0, index: resumed?.next.index ?? 0, step: resumed?.step ?? 0 };
-  const run: LoopRun<A> = { spec, cursor, state: new RunStateWriter(spec, resumed), timer: new StepTimer(), startTime };
+  const run: LoopRun<A> = { spec, cursor, state: new RunStateWriter(spec, resumed), timer: new StepTimer(), startTime, resumedStats: resumed?.epochStats };
   try {
     yield startEvent(spec, resumed);
     spec.model.train();
@@ -66,7 +58,8 @@ async function* runLocked<A>(spec: LoopSpec<A>): AsyncGenerator<RunEvent<A>, voi
       if ((yield* runEpoch(run)) === 'interrupted') return;
     }
     const done = doneEvent(run, false);
-    yield { ...done, epoch: Math.max(0, cursor.epoch - 1), ...(run.validation ? { validation: run.validation } : {}), ...(await spec.finish()) };
+    const validation = run.state.validation;
+    yield { ...done, epoch: Math.max(0, cursor.epoch - 1), ...(validation ? { validation } : {}), ...(await spec.finish()) };
   } catch (error) {
     // A NonFiniteLossError arrives before its update is applied, and checkpoints refuse non-finite
     // values: the checkpoint on disk is the last good one either way.
@@ -79,12 +72,13 @@ async function* runLocked<A>(spec: LoopSpec<A>): AsyncGenerator<RunEvent<A>, voi
 async function* runEpoch<A>(run: LoopRun<A>): AsyncGenerator<RunEvent<A>, 'interrupted' | 'completed', undefined> {
   const { spec, cursor } = run;
   const epochStart = performance.now();
-  const stats: EpochStats = { lossSum: 0, archLossSum: 0, steps: 0, archSteps: 0 };
+  const stats: EpochStats = run.resumedStats ?? { lossSum: 0, archLossSum: 0, steps: 0, archSteps: 0 };
+  run.resumedStats = undefined;
   spec.openEpoch(cursor.epoch, cursor.index);
   try {
     for (; cursor.index < spec.stepsPerEpoch && cursor.step < spec.totalSteps; cursor.index++) {
       if (spec.signal?.aborted) {
-        yield await run.state.checkpoint('interrupt', cursor, { epoch: cursor.epoch, index: cursor.index });
+        yield await run.state.checkpoint('interrupt', cursor, { epoch: cursor.epoch, index: cursor.index }, stats);
         yield doneEvent(run, true);
         return 'interrupted';
       }
@@ -98,7 +92,7 @@ async function* runEpoch<A>(run: LoopRun<A>): AsyncGenerator<RunEvent<A>, 'inter
   const meanLoss = stats.steps > 0 ? stats.lossSum / stats.steps : Number.NaN;
   yield { type: 'epoch', time: now(), kind: spec.kind, epoch, step, meanLoss, ...meanArchLoss, seconds: secondsSince(epochStart) };
   for await (const event of spec.endOfEpoch(epoch, step, (mIoU) => run.state.reportValidation(mIoU, { epoch, step }))) {
-    if (event.type === 'validation') run.validation = { mIoU: event.mIoU, pixelAccuracy: event.pixelAccuracy };
+    if (event.type === 'validation') run.state.validation = { mIoU: event.mIoU, pixelAccuracy: event.pixelAccuracy };
     yield event;
   }
   const finished = epoch + 1 >= spec.epochs || step >= spec.totalSteps;
@@ -121,14 +115,24 @@ async function* runStep<A>(run: LoopRun<A>, stats: EpochStats): AsyncGenerator<R
   yield stepEvent(run, outcome, run.timer.tick());
   const lastOfEpoch = cursor.index + 1 >= spec.stepsPerEpoch || cursor.step >= spec.totalSteps;
   if (spec.checkpointEvery > 0 && cursor.step % spec.checkpointEvery === 0 && !lastOfEpoch) {
-    yield await run.state.checkpoint('interval', cursor, { epoch: cursor.epoch, index: cursor.index + 1 });
+    yield await run.state.checkpoint('interval', cursor, { epoch: cursor.epoch, index: cursor.index + 1 }, stats);
     run.timer.restart();
   }
 }
 
 function startEvent<A>(spec: LoopSpec<A>, resumed: ResumePoint | undefined): RunEvent<A> {
   const { kind, runDir, epochs, stepsPerEpoch, totalSteps, config } = spec;
-  const resumedFrom = resumed ? { resumedFrom: { epoch: resumed.next.epoch, step: resumed.step, checkpoint: resumed.checkpoint } } : {};
+  const resumedFrom = resumed
+    ? {
+        resumedFrom: {
+          epoch: resumed.next.epoch,
+          step: resumed.step,
+          checkpoint: resumed.checkpoint,
+          ...(resumed.refused.length > 0 ? { refused: resumed.refused } : {}),
+          ...(resumed.metricsLinesDropped > 0 ? { metricsLinesDropped: resumed.metricsLinesDropped } : {}),
+        },
+      }
+    : {};
   return { type: 'start', time: now(), kind, runDir, epochs, stepsPerEpoch, totalSteps, config, ...resumedFrom };
 }
 

@@ -8,8 +8,13 @@ export function runConfigFields(defaultCheckpointEvery: number) {
     seed: z.number().int().default(0),
     /** Write a checkpoint every this many steps (0 = only at epoch ends). */
     checkpointEvery: z.number().int().nonnegative().default(defaultCheckpointEvery),
-    /** Keep this many step-stamped checkpoints in `checkpoints/` besides the latest (1 = only the latest). */
-    keepLast: z.number().int().positive().default(1),
+    /**
+     * Keep copies of the newest this many checkpoints in `checkpoints/step-<n>/` besides the latest
+     * (1 = only the latest). A resume falls back to them when the latest is unreadable.
+     */
+    keepLast: z.number().int().positive().default(2),
+    /** Also keep the checkpoint of the best validation mIoU so far in `checkpoint-best/`. */
+    keepBest: z.boolean().default(false),
     /** Validate every this many epochs (0 = never); the last epoch is always validated. */
     validateEvery: z.number().int().nonnegative().default(1),
     /**

@@ -6,7 +6,8 @@
  * ```
  * <run>/config.yaml                   the resolved run config (written by the command line)
  * <run>/checkpoint/                   the latest checkpoint: model/…, optimizer/<key>/…, run state
- * <run>/checkpoints/step-<n>/         older checkpoints (keepLast > 1)
+ * <run>/checkpoints/step-<n>/         copies of the newest checkpoints (keepLast > 1), resume's fallbacks
+ * <run>/checkpoint-best/              the checkpoint of the best validation mIoU (keepBest)
  * <run>/metrics.jsonl                 one event per line
  * <run>/genotype.json                 the latest genotype of a search
  * <run>/genotypes/epoch-NNN.json      the genotype after each epoch of a search
@@ -14,13 +15,16 @@
  * <run>/network/                      a trained network
  * ```
  */
+import { readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FileFormatError, UserInputError, disposeCheckpoint, isCheckpoint, loadCheckpoint } from '@autodeeplab/core';
 
 /** The latest checkpoint of a run. */
 export const CHECKPOINT_DIR = 'checkpoint';
-/** Step-stamped copies of older checkpoints (`keepLast` > 1). */
+/** Step-stamped copies of the newest checkpoints (`keepLast` > 1). */
 export const HISTORY_DIR = 'checkpoints';
+/** The checkpoint of the best validation mIoU so far (`keepBest`); its run state's `best` is its own. */
+export const BEST_CHECKPOINT_DIR = 'checkpoint-best';
 export const METRICS_FILE = 'metrics.jsonl';
 /** Held by the one process writing the run (see run-lock.ts). */
 export const LOCK_FILE = '.lock';
@@ -55,6 +59,23 @@ export function isHistoryCheckpointName(name: string): boolean {
   return /^step-\d+$/.test(name);
 }
 
+/** The step of a `step-<n>` name. */
+export function historyCheckpointStep(name: string): number {
+  return Number(name.slice('step-'.length));
+}
+
+/**
+ * The checkpoints a resume of `runDir` may use, newest first: the latest (when its directory exists,
+ * readable or not), then the step-stamped copies from the highest step down.
+ */
+export async function resumeCandidates(runDir: string): Promise<string[]> {
+  const entries = await readdir(runDir, { withFileTypes: true }).catch(() => []);
+  const latest = entries.some((e) => e.isDirectory() && e.name === CHECKPOINT_DIR) ? [join(runDir, CHECKPOINT_DIR)] : [];
+  const history = (await readdir(join(runDir, HISTORY_DIR)).catch(() => [] as string[])).filter(isHistoryCheckpointName);
+  history.sort((a, b) => historyCheckpointStep(b) - historyCheckpointStep(a));
+  return [...latest, ...history.map((name) => join(runDir, HISTORY_DIR, name))];
+}
+
 export function metricsPath(runDir: string): string {
   return join(runDir, METRICS_FILE);
 }
@@ -68,8 +89,9 @@ export async function resolveCheckpointDir(path: string): Promise<string | undef
 }
 
 /**
- * A checkpoint and the run directory it belongs to, from either: `<run>`, `<run>/checkpoint` or
- * `<run>/checkpoints/step-N` (any other checkpoint directory is its own run directory's child).
+ * A checkpoint and the run directory it belongs to, from either: `<run>`, `<run>/checkpoint`,
+ * `<run>/checkpoint-best` or `<run>/checkpoints/step-N` (any other checkpoint directory is its own
+ * run directory's child).
  */
 export async function locateCheckpoint(path: string): Promise<{ checkpointDir: string; runDir: string }> {
   const full = resolve(path);
@@ -77,7 +99,8 @@ export async function locateCheckpoint(path: string): Promise<{ checkpointDir: s
   if (checkpointDir === join(full, CHECKPOINT_DIR)) return { checkpointDir, runDir: full };
   if (checkpointDir) {
     const parent = dirname(full);
-    return { checkpointDir, runDir: basename(full) === CHECKPOINT_DIR ? parent : basename(parent) === HISTORY_DIR ? dirname(parent) : parent };
+    const inRun = basename(full) === CHECKPOINT_DIR || basename(full) === BEST_CHECKPOINT_DIR;
+    return { checkpointDir, runDir: inRun ? parent : basename(parent) === HISTORY_DIR ? dirname(parent) : parent };
   }
   throw new UserInputError(`${path}: no checkpoint here (expected a run directory with ${CHECKPOINT_DIR}/model.json, or a checkpoint directory)`);
 }

@@ -99,6 +99,7 @@ export class BilevelSearch<A> {
       rng: options.rng ?? new Rng(config.seed),
       checkpointEvery: config.checkpointEvery,
       keepLast: config.keepLast,
+      keepBest: config.keepBest,
       prepare: async () => {
         this.pool = await startLoopWorkers(options.model, config.workers, options.replica);
       },

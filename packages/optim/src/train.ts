@@ -103,6 +103,7 @@ async function* trainEvents(options: TrainOptions): AsyncGenerator<TrainEvent, v
       rng: options.rng ?? new Rng(config.seed),
       checkpointEvery: config.checkpointEvery,
       keepLast: config.keepLast,
+      keepBest: config.keepBest,
       async prepare() {
         pool = await startLoopWorkers(model, config.workers, options.replica);
       },

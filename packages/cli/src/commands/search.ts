@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { setupBackend, type CommandContext } from '../context.js';
 import { printJson, printLine } from '../io.js';
 import { addCommonOptions, collect, examples, parseInteger, type CommonOptions } from '../options.js';
@@ -19,7 +19,21 @@ interface SearchFlags extends CommonOptions {
   layers?: number;
   filterMultiplier?: number;
   crop?: [number, number];
+  keep?: KeepList;
   set?: string[];
+}
+
+/** What `--keep` asks for: `best` (the best validation's checkpoint) and `last` (the latest, always kept). */
+export type KeepList = ('best' | 'last')[];
+
+/** `--keep best,last`: a comma list of `best` and `last`. */
+export function parseKeepList(value: string): KeepList {
+  const items = value.split(',').map((item) => item.trim());
+  const unknown = items.filter((item) => item !== 'best' && item !== 'last');
+  if (items.length === 0 || unknown.length > 0) {
+    throw new InvalidArgumentError(`expected a comma list of 'best' and 'last' (e.g. best,last), found '${value}'.`);
+  }
+  return items as KeepList;
 }
 
 export interface SearchSummary extends RunOutcome {
@@ -54,6 +68,7 @@ export function registerSearch(program: Command, ctx: CommandContext): void {
     .option('--layers <n>', 'trellis layers L (overrides searchSpace.layers)', parseInteger('--layers', 1))
     .option('--filter-multiplier <n>', 'filter multiplier F (overrides searchSpace.filterMultiplier)', parseInteger('--filter-multiplier', 1))
     .option('--crop <HxW>', 'random training crop (overrides data.transforms.crop)', parseSize)
+    .option('--keep <list>', "checkpoints to keep: 'best,last' also keeps the best validation's in checkpoint-best/ (sets search.keepBest)", parseKeepList)
     .option('--set <field=value>', 'set any config field, e.g. --set search.weightLr=0.01 (repeatable)', collect)
     .addHelpText(
       'after',
@@ -105,6 +120,7 @@ function searchConfigFlags(options: SearchFlags): Record<string, unknown> {
     'search.epochs': options.epochs,
     'search.archStartEpoch': options.archStartEpoch,
     'search.workers': options.workers,
+    'search.keepBest': options.keep?.includes('best'),
     'data.batchSize': options.batchSize,
     'searchSpace.layers': options.layers,
     'searchSpace.filterMultiplier': options.filterMultiplier,

@@ -5,6 +5,7 @@ import { printJson, printLine } from '../io.js';
 import { addCommonOptions, collect, examples, parseInteger, parseNumber, type CommonOptions } from '../options.js';
 import { percent } from '../reporter.js';
 import { exitIfStoppedBySignal, loadRawRunConfig, parseSize, type RunOutcome } from '../run-common.js';
+import { parseKeepList, type KeepList } from './search.js';
 
 interface TrainFlags extends CommonOptions {
   config?: string;
@@ -24,6 +25,7 @@ interface TrainFlags extends CommonOptions {
   batchSize?: number;
   lr?: number;
   crop?: [number, number];
+  keep?: KeepList;
   set?: string[];
 }
 
@@ -63,6 +65,7 @@ export function registerTrain(program: Command, ctx: CommandContext): void {
     .option('--workers <n>', 'threads that share each batch, one backend each (overrides train.workers)', parseInteger('--workers', 1))
     .option('--lr <x>', 'base learning rate of the poly schedule (overrides train.lr)', parseNumber('--lr', { positive: true }))
     .option('--crop <HxW>', 'random training crop (overrides data.transforms.crop)', parseSize)
+    .option('--keep <list>', "checkpoints to keep: 'best,last' also keeps the best validation's in checkpoint-best/ (sets train.keepBest)", parseKeepList)
     .option('--set <field=value>', 'set any config field, e.g. --set train.weightDecay=1e-4 (repeatable)', collect)
     .addHelpText(
       'after',
@@ -117,6 +120,7 @@ function trainConfigFlags(options: TrainFlags): Record<string, unknown> {
     'train.workers': options.workers,
     'train.steps': options.steps,
     'train.lr': options.lr,
+    'train.keepBest': options.keep?.includes('best'),
     'data.batchSize': options.batchSize,
     'data.transforms.crop': options.crop,
   };
