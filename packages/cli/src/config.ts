@@ -34,6 +34,8 @@ const common = {
   /** Validation data (mIoU after each epoch); none by default. */
   val: DatasetSpecSchema.optional(),
   data: DataSettingsSchema.prefault({}),
+  /** ES modules loaded before the config is checked (custom ops): paths relative to the config file, or package names. */
+  plugins: z.array(z.string().min(1)).default([]),
 };
 
 /** `autodeeplab search --config <file>`: the search space, the data and the optimisation. */

@@ -6,6 +6,8 @@ export interface CommonOptions {
   backend?: 'auto' | BackendName;
   dawnBackend?: DawnBackend;
   webgpuAdapter?: AdapterKind;
+  /** ES modules to import first (custom ops), repeatable. */
+  plugin?: string[];
   seed?: number;
   verbose: boolean;
   json: boolean;
@@ -44,6 +46,7 @@ export function addCommonOptions(command: Command, { json = true } = {}): Comman
         'which WebGPU adapters to accept; a software rasteriser only when asked for (default: AUTODEEPLAB_WEBGPU_ADAPTER, else any)',
       ).choices(ADAPTER_KINDS),
     )
+    .option('--plugin <module>', 'an ES module to load first, e.g. one registering custom ops (a path or package name; repeatable)', collect)
     .option('--seed <n>', 'random seed (initialisation, data order, splits)', parseInteger('--seed'))
     .option('-v, --verbose', 'more detail; stack traces on errors', false);
   if (json) command.option('--json', 'print the result as JSON on stdout (progress stays on stderr)', false);

@@ -10,6 +10,7 @@ import { registerPredict } from './commands/predict.js';
 import { registerDemo } from './commands/demo.js';
 import { examples } from './options.js';
 import { CLI_VERSION } from './version.js';
+import { loadPlugins, resolvePlugin } from './plugins.js';
 
 /** The `autodeeplab` command with every subcommand. Errors surface as exceptions (see `runCli`). */
 export function buildProgram(ctx: CommandContext): Command {
@@ -18,6 +19,14 @@ export function buildProgram(ctx: CommandContext): Command {
     .description('Auto-DeepLab on TensorFlow.js: search, decode, train, evaluate and run segmentation networks')
     .version(CLI_VERSION, '--version', 'print the version')
     .exitOverride()
+    // Plugins first: what they register (custom ops) must be known when the command validates its input.
+    .hook('preAction', async (_program, command) => {
+      const specs = (command.opts() as { plugin?: string[] }).plugin ?? [];
+      await loadPlugins(
+        specs.map((spec) => resolvePlugin(spec, process.cwd())),
+        '--plugin',
+      );
+    })
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
       writeOut: (text) => void ctx.io.stdout.write(text),

@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { setupBackend, type CommandContext } from '../context.js';
 import { printJson, printLine } from '../io.js';
 import { addCommonOptions, collect, examples, parseInteger, type CommonOptions } from '../options.js';
+import { runPlugins } from '../plugins.js';
 import { exitIfStoppedBySignal, loadRawRunConfig, parseSize, type RunOutcome } from '../run-common.js';
 
 interface SearchFlags extends CommonOptions {
@@ -106,7 +107,7 @@ export async function runSearch(ctx: CommandContext, options: SearchFlags): Prom
   await setupBackend(ctx, options);
   // The packages are loaded only when a command needs them (fast --help, clear errors).
   const { searchFromConfig } = await import('./search-run.js');
-  return searchFromConfig(ctx, options, raw, source);
+  return searchFromConfig(ctx, options, await runPlugins(raw, options, source), source);
 }
 
 /** The config fields that the flags set. */

@@ -4,6 +4,7 @@ import { setupBackend, type CommandContext } from '../context.js';
 import { printJson, printLine } from '../io.js';
 import { addCommonOptions, collect, examples, parseInteger, parseNumber, type CommonOptions } from '../options.js';
 import { percent } from '../reporter.js';
+import { runPlugins } from '../plugins.js';
 import { exitIfStoppedBySignal, loadRawRunConfig, parseSize, type RunOutcome } from '../run-common.js';
 import { parseKeepList, type KeepList } from './search.js';
 
@@ -104,7 +105,7 @@ export async function runTrain(ctx: CommandContext, options: TrainFlags): Promis
   await setupBackend(ctx, options);
   // The packages are loaded only when a command needs them (fast --help, clear errors).
   const { trainFromConfig } = await import('./train-run.js');
-  return trainFromConfig(ctx, options, raw, source);
+  return trainFromConfig(ctx, options, await runPlugins(raw, options, source), source);
 }
 
 /** The config fields that the flags set. */
