@@ -27,6 +27,8 @@ describe('ASPP (final form)', () => {
     expect(ASPP.parameterCount(spec)).toBe(expected);
     // Multi-adds on 6×7: 42·20 + 2·42·180 + 20 + 42·100.
     expect(ASPP.multiAdds(spec, 6, 7)).toBe(42 * 20 + 2 * 42 * 180 + 20 + 42 * 100);
+    // As TensorFlow 1.x runs them: rate 1 on 6×7, rate 2 on space-to-batch phases padded to 6×8.
+    expect(ASPP.multiAdds(spec, 6, 7, { spaceToBatchAtrous: true })).toBe(42 * 20 + 42 * 180 + 48 * 180 + 20 + 42 * 100);
     aspp.dispose();
   });
 

@@ -77,12 +77,19 @@ export class ASPP extends Module implements Layer {
     );
   }
 
-  /** Conv multiply-adds of one forward on an input of `height × width` (per image). */
-  static multiAdds(spec: Omit<ASPPSpec, 'rng'>, height: number, width: number): number {
+  /**
+   * Conv multiply-adds of one forward on an input of `height × width` (per image). With
+   * `spaceToBatchAtrous`, each atrous branch is counted as TensorFlow 1.x executes it
+   * (ceil(n/r)·r outputs per dimension), not as its arithmetic needs.
+   */
+  static multiAdds(spec: Omit<ASPPSpec, 'rng'>, height: number, width: number, options: { spaceToBatchAtrous?: boolean } = {}): number {
     const { inChannels, filters, rates } = resolveASPPSpec(spec);
+    // TensorFlow 1.x runs a rate-r conv as a VALID conv over space-to-batch phases padded to a multiple of r.
+    const atrousOutputs = (n: number, rate: number) => (options.spaceToBatchAtrous && rate > 1 ? Math.ceil(n / rate) * rate : n);
+    const atrous = rates.reduce((sum, rate) => sum + convMultiAdds(atrousOutputs(height, rate), atrousOutputs(width, rate), 3, inChannels, filters), 0);
     return (
       convMultiAdds(height, width, 1, inChannels, filters) +
-      rates.length * convMultiAdds(height, width, 3, inChannels, filters) +
+      atrous +
       convMultiAdds(1, 1, 1, inChannels, filters) +
       convMultiAdds(height, width, 1, (rates.length + 2) * filters, filters)
     );

@@ -32,6 +32,25 @@ export const NetworkConfigSchema = z.object({
    * cell index 2); the stem output when none of them is at s = 4.
    */
   lowLevelCell: z.number().int().nonnegative().default(2),
+  /** ε of every BN (official `nas_arg_scope`: 1e-3; PyTorch's default is 1e-5). */
+  batchNormEpsilon: z.number().positive().default(1e-3),
+  /**
+   * Moving-average decay of the BN running statistics, TensorFlow's convention:
+   * `running = decay·running + (1 − decay)·batch` (official: 0.9997; PyTorch's momentum 0.1 is decay 0.9).
+   */
+  batchNormDecay: z.number().min(0).lt(1).default(0.9997),
+  /**
+   * How an atrous op of a cell going down a scale halves its input: 'resize' (official `nas_cell.py`:
+   * ReLU, bilinear resize with align_corners to ceil(n/2), then the k×k conv at rate 1) or 'strided'
+   * (the k×k conv at rate 2 with stride 2). The two agree exactly for odd sizes (inputs of 32k+1).
+   */
+  atrousDownsampling: z.enum(['resize', 'strided']).default('resize'),
+  /**
+   * Scheduled drop-path (official `drop_path_keep_prob`; 1 = off, the official default). In training
+   * mode each op output but identities is dropped per image with a keep probability decayed by cell
+   * index and training progress (`Network.setDropPathProgress`).
+   */
+  dropPathKeepProb: z.number().gt(0).max(1).default(1),
 });
 export type NetworkConfig = z.output<typeof NetworkConfigSchema>;
 export type NetworkConfigInput = z.input<typeof NetworkConfigSchema>;

@@ -50,25 +50,39 @@ describe('Multi-Adds (paper Table 2)', () => {
     const options = { filterMultiplier: 2, numClasses: 3, ...TINY, asppRates: [2], name: 'traced' };
     const network = buildNetwork(genotype, options);
     const x = randomImages([1, 64, 64, 3], 1);
-    let traced = 0;
-    const profile = await tf.profile(() => {
-      network.forward(x).dispose();
-    });
-    for (const k of profile.kernels) {
-      if (k.name === 'Conv2D') {
-        // Batch included: space-to-batch atrous convs run on a batch of phases.
-        const [n, h, w, cout] = k.outputShapes[0]!;
-        const [kh, kw, cin] = k.inputShapes[1]!;
-        traced += n! * h! * w! * cout! * kh! * kw! * cin!;
-      } else if (k.name === 'DepthwiseConv2dNative') {
-        const [n, h, w, c] = k.outputShapes[0]!;
-        const [kh, kw] = k.inputShapes[1]!;
-        traced += n! * h! * w! * c! * kh! * kw!;
-      }
-    }
+    const traced = await tracedConvMultiAdds(() => network.forward(x).dispose());
     const counted = countMultiAdds(genotype, options, { height: 64, width: 64 });
     expect(traced).toBeGreaterThan(0);
     expect(counted.total).toBe(traced);
+    x.dispose();
+    network.dispose();
+  });
+
+  it('counting dilated convs as TensorFlow 1.x runs them (space-to-batch) closes most of the gap: within 2%', () => {
+    for (const row of TABLE2) {
+      const options = { preset: row.preset, numClasses: 19 };
+      const exact = countMultiAdds(builtinGenotype('paper'), options, { height: 1025, width: 2049 });
+      const tf1 = countMultiAdds(builtinGenotype('paper'), options, { height: 1025, width: 2049, spaceToBatchAtrous: true });
+      expect(tf1.stem).toBe(exact.stem);
+      expect(tf1.decoder).toBe(exact.decoder);
+      expect(tf1.total).toBeGreaterThan(exact.total);
+      expect(Math.abs(tf1.total / 1e9 / row.multiAdds - 1)).toBeLessThan(0.02);
+    }
+  });
+
+  it('space-to-batch counts of the cells equal the conv MACs traced at odd sizes (the ops run atrous convs that way)', async () => {
+    // 65×97: odd feature sizes, so the rate-2 convs of the cells run on padded phases; the ASPP's
+    // dilated convs are native (exact), as are stem and decoder.
+    const genotype = allOpsGenotype([4, 8, 16, 8, 16, 32, 16]);
+    const options = { filterMultiplier: 2, numClasses: 3, ...TINY, asppRates: [2], name: 'traced_odd' };
+    const network = buildNetwork(genotype, options);
+    const x = randomImages([1, 65, 97, 3], 1);
+    const traced = await tracedConvMultiAdds(() => network.forward(x).dispose());
+    const exact = countMultiAdds(genotype, options, { height: 65, width: 97 });
+    const tf1 = countMultiAdds(genotype, options, { height: 65, width: 97, spaceToBatchAtrous: true });
+    const sum = (a: number[]) => a.reduce((p, q) => p + q, 0);
+    expect(sum(tf1.cells)).toBeGreaterThan(sum(exact.cells));
+    expect(traced).toBe(exact.stem + sum(tf1.cells) + exact.aspp + exact.decoder);
     x.dispose();
     network.dispose();
   });
@@ -94,6 +108,25 @@ describe('Multi-Adds (paper Table 2)', () => {
     }
   });
 });
+
+/** Multiply-adds of the Conv2D and depthwise kernels that `run` executes (batch included). */
+async function tracedConvMultiAdds(run: () => void): Promise<number> {
+  let traced = 0;
+  const profile = await tf.profile(run);
+  for (const k of profile.kernels) {
+    if (k.name === 'Conv2D') {
+      // Batch included: space-to-batch atrous convs run on a batch of phases.
+      const [n, h, w, cout] = k.outputShapes[0]!;
+      const [kh, kw, cin] = k.inputShapes[1]!;
+      traced += n! * h! * w! * cout! * kh! * kw! * cin!;
+    } else if (k.name === 'DepthwiseConv2dNative') {
+      const [n, h, w, c] = k.outputShapes[0]!;
+      const [kh, kw] = k.inputShapes[1]!;
+      traced += n! * h! * w! * c! * kh! * kw!;
+    }
+  }
+  return traced;
+}
 
 /** A user op without a parameter formula: 1×1 conv (stride via slicing) + affine BN. */
 class UserConv extends Module {

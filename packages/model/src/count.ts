@@ -4,6 +4,7 @@ import { ASPP, DeepLabV3PlusDecoder, convMultiAdds } from '@autodeeplab/heads';
 import { assertOpsRegistered, countOpParameters } from '@autodeeplab/ops';
 import { resolveNetworkConfig, type BuildNetworkOptions, type NetworkConfig } from './config.js';
 import { branchStride, cellInputScale, planNetwork, sizeAtScale, type NetworkPlan } from './plan.js';
+import { atrousKernelSize } from './resized-atrous.js';
 
 /** ReLU-1×1-BN (affine) projection: kernel + γ/β. */
 const projectionParameters = (inChannels: number, outChannels: number) => inChannels * outChannels + 2 * outChannels;
@@ -93,6 +94,13 @@ export interface MultiAddsOptions {
   width: number;
   /** Multi-Adds of ops that are not built in; without it, a genotype using one is an error. */
   opMultiAdds?: (name: string, spec: OpCostSpec) => number | undefined;
+  /**
+   * Count every dilated conv (the cells' rate-2 atrous ops at stride 1, the ASPP's atrous branches) as
+   * TensorFlow 1.x's `tf.nn.convolution` runs it: a VALID conv over space-to-batch phases padded to a
+   * multiple of the rate, i.e. ceil(n/r)·r outputs per dimension instead of n. Not the network's
+   * arithmetic, but what a graph profiler of the official code counts (default false).
+   */
+  spaceToBatchAtrous?: boolean;
 }
 
 /** Multi-Adds of one forward pass per part of the network. */
@@ -127,7 +135,10 @@ export function countMultiAdds(genotype: Genotype, options: BuildNetworkOptions,
     if (cell.projectPrevPrev) macs += convMultiAdds(hi, wi, 1, cell.prevPrevChannels, cell.width);
     for (const block of g.cell) {
       for (const branch of block) {
-        const spec: OpCostSpec = { channels: cell.width, stride: branchStride(cell, branch.input), outHeight: ho, outWidth: wo };
+        const stride = branchStride(cell, branch.input);
+        // A rate-2 atrous op at stride 1 runs over 2×2 space-to-batch phases in TensorFlow 1.x.
+        const phases = size.spaceToBatchAtrous && stride === 1 && atrousKernelSize(branch.op) !== undefined ? 2 : 1;
+        const spec: OpCostSpec = { channels: cell.width, stride, outHeight: Math.ceil(ho / phases) * phases, outWidth: Math.ceil(wo / phases) * phases };
         const cost = builtinOpMultiAdds(branch.op, spec) ?? size.opMultiAdds?.(branch.op, spec);
         if (cost === undefined) {
           throw new UserInputError(`countMultiAdds: Multi-Adds of op '${branch.op}' are unknown; pass opMultiAdds(name, spec) for it`);
@@ -138,7 +149,7 @@ export function countMultiAdds(genotype: Genotype, options: BuildNetworkOptions,
     return macs;
   });
   const [h8, w8] = at(8);
-  const aspp = ASPP.multiAdds(asppSpec(config, plan), h8, w8);
+  const aspp = ASPP.multiAdds(asppSpec(config, plan), h8, w8, { spaceToBatchAtrous: size.spaceToBatchAtrous ?? false });
   const decoder = DeepLabV3PlusDecoder.multiAdds(decoderSpec(config, plan), h4, w4);
   const total = stem + cells.reduce((a, b) => a + b, 0) + aspp + decoder;
   return { stem, cells, aspp, decoder, total };

@@ -5,3 +5,6 @@ export * from './cell.js';
 export * from './network.js';
 export * from './count.js';
 export * from './io.js';
+export * from './batch-norm.js';
+export * from './drop-path.js';
+export * from './resized-atrous.js';

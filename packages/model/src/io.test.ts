@@ -102,6 +102,25 @@ describe('saveNetwork / loadNetwork', () => {
     expect((error as Error).message).toMatch(/model\.json: .*tensor 'decoder\/refine1\/conv\/kernel' has shape \[3,3,9,5\], expected \[3,3,9,7\]/);
   });
 
+  it('loads a version 1 save with the constants its network was trained with', async () => {
+    const dir = join(root, 'net_v1');
+    const network = trainedNetwork('io_v1');
+    await saveNetwork(dir, network, { preprocessing });
+    expect(network.config).toMatchObject({ batchNormEpsilon: 1e-3, batchNormDecay: 0.9997, atrousDownsampling: 'resize', dropPathKeepProb: 1 });
+    network.dispose();
+    // What version 1 wrote: no BN constants, no atrous downsampling, no drop-path.
+    const manifestPath = join(dir, 'model.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+    expect(manifest.metadata.network.version).toBe(2);
+    manifest.metadata.network.version = 1;
+    for (const key of ['batchNormEpsilon', 'batchNormDecay', 'atrousDownsampling', 'dropPathKeepProb']) delete manifest.metadata.network.config[key];
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    const loaded = await loadNetwork(dir, { name: 'io_v1_loaded' });
+    expect(loaded.config).toMatchObject({ batchNormEpsilon: 1e-5, batchNormDecay: 0.9, atrousDownsampling: 'strided', dropPathKeepProb: 1 });
+    expect(loaded.network.stem.bns[0]!.epsilon).toBe(1e-5);
+    loaded.network.dispose();
+  });
+
   it('rejects bad extras and a missing directory clearly', async () => {
     const network = buildNetwork(builtinGenotype('paper'), { ...options, name: 'io_e' });
     await expect(saveNetwork(join(root, 'x'), network, { preprocessing: { mean: [0.5], std: [0.5] } })).rejects.toThrow(

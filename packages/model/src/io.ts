@@ -7,7 +7,13 @@ import { NetworkConfigSchema, type NetworkConfig } from './config.js';
 import { Network } from './network.js';
 
 export const NETWORK_FORMAT = 'autodeeplab-network';
-export const NETWORK_VERSION = 1;
+export const NETWORK_VERSION = 2;
+
+/**
+ * Version 1 files predate these config fields; their networks were trained with these values (core's
+ * BN defaults and the strided dilated conv), which loading them keeps.
+ */
+const VERSION_1_DEFAULTS = { batchNormEpsilon: 1e-5, batchNormDecay: 0.9, atrousDownsampling: 'strided' } as const;
 
 export const PreprocessingSchema = z.object({
   /** Per-channel mean and standard deviation subtracted / divided from images scaled to [0, 1]. */
@@ -19,13 +25,26 @@ export type Preprocessing = z.infer<typeof PreprocessingSchema>;
 /** `network.json`: what, with the genotype, rebuilds the network and prepares its inputs. */
 export const NetworkFileSchema = z.object({
   format: z.literal(NETWORK_FORMAT),
-  version: z.literal(NETWORK_VERSION),
+  version: z.union([z.literal(1), z.literal(NETWORK_VERSION)]),
   config: NetworkConfigSchema,
   preprocessing: PreprocessingSchema,
   classNames: z.array(z.string()).optional(),
   parameterCount: z.number().int().nonnegative(),
 });
 export type NetworkFile = z.infer<typeof NetworkFileSchema>;
+
+/** A version 1 network file with the values its network was trained with filled in (others unchanged). */
+function withVersion1Defaults(file: unknown): unknown {
+  if (typeof file !== 'object' || file === null) return file;
+  const { version, config } = file as { version?: unknown; config?: unknown };
+  if (version !== 1 || typeof config !== 'object' || config === null) return file;
+  return { ...file, config: { ...VERSION_1_DEFAULTS, ...config } };
+}
+
+/** Validates a `network.json` (any version; version 1 gets the values its network was trained with). */
+export function parseNetworkFile(data: unknown, source: string): NetworkFile {
+  return parseWithSchema(NetworkFileSchema, withVersion1Defaults(data), source);
+}
 
 /** The checkpoint metadata: the authoritative copies of genotype and network file. */
 const MetadataSchema = z.object({ network: z.unknown(), genotype: z.unknown() });
@@ -93,7 +112,7 @@ export async function loadNetwork(dir: string, options: { name?: string } = {}):
   try {
     const metadata = parseWithSchema(MetadataSchema, checkpoint.metadata, `${manifest} (metadata)`);
     const genotype = parseWithSchema(GenotypeSchema, metadata.genotype, `${manifest} (metadata.genotype)`);
-    const file = parseWithSchema(NetworkFileSchema, metadata.network, `${manifest} (metadata.network)`);
+    const file = parseNetworkFile(metadata.network, `${manifest} (metadata.network)`);
     assertOpsRegistered(genotypeOps(genotype), join(dir, 'genotype.json'));
     const network = new Network(genotype, file.config, options.name === undefined ? {} : { name: options.name });
     try {

@@ -3,8 +3,10 @@ import { Module, Rng, UserInputError, parseWithSchema, resizeBilinear } from '@a
 import { GenotypeSchema, type Genotype } from '@autodeeplab/genotype';
 import { ASPP, DeepLabV3PlusDecoder } from '@autodeeplab/heads';
 import { assertOpsRegistered } from '@autodeeplab/ops';
+import { setBatchNormConstants } from './batch-norm.js';
 import { Cell } from './cell.js';
 import { resolveNetworkConfig, type BuildNetworkOptions, type NetworkConfig } from './config.js';
+import { dropPathKeepProbability } from './drop-path.js';
 import { planNetwork, sizeAtScale, type NetworkPlan } from './plan.js';
 import { Stem } from './stem.js';
 
@@ -38,6 +40,10 @@ export class Network extends Module {
   readonly cells: Cell[];
   readonly aspp: ASPP;
   readonly decoder: DeepLabV3PlusDecoder;
+  /** Training progress in [0, 1] that schedules drop-path (0 until `setDropPathProgress` is called). */
+  private dropPathProgress = 0;
+  /** Source of the drop-path masks. */
+  private dropPathRng: Rng;
 
   constructor(genotype: Genotype, config: NetworkConfig, options: { name?: string; seed?: number } = {}) {
     super(options.name ?? 'network');
@@ -45,8 +51,11 @@ export class Network extends Module {
     this.config = config;
     this.plan = planNetwork(genotype, config);
     const rng = new Rng(options.seed ?? 0);
+    this.dropPathRng = new Rng((options.seed ?? 0) + 1);
     this.stem = this.addChild('stem', (n) => new Stem(n, { inChannels: config.inChannels, filters: config.stemFilters, rng }));
-    this.cells = this.plan.cells.map((cellPlan) => this.addChild(`cell${cellPlan.index}`, (n) => new Cell(n, cellPlan, genotype.cell, rng)));
+    this.cells = this.plan.cells.map((cellPlan) =>
+      this.addChild(`cell${cellPlan.index}`, (n) => new Cell(n, cellPlan, genotype.cell, rng, { atrousDownsampling: config.atrousDownsampling })),
+    );
     this.aspp = this.addChild(
       'aspp',
       (n) =>
@@ -70,6 +79,25 @@ export class Network extends Module {
           rng,
         }),
     );
+    setBatchNormConstants(this, { epsilon: config.batchNormEpsilon, decay: config.batchNormDecay });
+  }
+
+  /**
+   * Tells scheduled drop-path how far training is: `progress` = step / total steps (clamped to
+   * [0, 1]; the official `min(1, global_step / total_training_steps)`). A training loop calls it
+   * before each step; `seed`, when given, restarts the mask stream (e.g. the step number, so that a
+   * resumed run draws the same masks). Without `dropPathKeepProb` < 1 it changes nothing.
+   */
+  setDropPathProgress(progress: number, seed?: number): void {
+    if (!Number.isFinite(progress)) throw new UserInputError(`${this.name}: drop-path progress must be a finite number, found ${progress}`);
+    this.dropPathProgress = Math.min(1, Math.max(0, progress));
+    if (seed !== undefined) this.dropPathRng = new Rng(seed);
+  }
+
+  /** Drop-path keep probability of cell `index` now (1 in eval mode or when drop-path is off). */
+  dropPathKeepProbability(index: number): number {
+    if (!this.training || this.config.dropPathKeepProb >= 1) return 1;
+    return dropPathKeepProbability(this.config.dropPathKeepProb, index, this.cells.length, this.dropPathProgress);
   }
 
   /** Logits [N, H, W, numClasses] at the input's size. */
@@ -97,9 +125,11 @@ export class Network extends Module {
     const [, height, width] = x.shape;
     const stem = this.stem.apply(x);
     const states: tf.Tensor4D[] = [...stem];
-    const cells = this.cells.map((cell) => {
+    const cells = this.cells.map((cell, index) => {
       const s = cell.plan.scale;
-      const out = cell.apply(states[states.length - 1]!, states[states.length - 2]!, [sizeAtScale(height, s), sizeAtScale(width, s)]);
+      const keep = this.dropPathKeepProbability(index);
+      const drop = keep < 1 ? { keep, rng: this.dropPathRng } : undefined;
+      const out = cell.apply(states[states.length - 1]!, states[states.length - 2]!, [sizeAtScale(height, s), sizeAtScale(width, s)], drop);
       states.push(out);
       return out;
     });
