@@ -102,6 +102,8 @@ describe('pipeline on synthetic data (wasm)', () => {
       asppFilters: 16,
       decoderFilters: 16,
       lowLevelFilters: 8,
+      // 100 steps: BN's moving averages need a short horizon (the official decay 0.9997 needs thousands).
+      batchNormDecay: 0.9,
       name: 'pipeline-network',
       seed: 6,
     });

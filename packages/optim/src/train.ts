@@ -112,6 +112,7 @@ async function* trainEvents(options: TrainOptions): AsyncGenerator<TrainEvent, v
       async step({ epoch, index, step }): Promise<StepOutcome> {
         const lr = schedule(step);
         const batch = await reader.next({ epoch, index });
+        model.setDropPathProgress?.(step / totalSteps, step);
         const w = await updateOn(model, variables, optimizer, batch, {
           ignoreLabel: config.ignoreLabel,
           learningRate: lr,

@@ -51,6 +51,11 @@ export interface TrainableModel {
    * `replica` option.
    */
   replica?(): ModelDescriptor;
+  /**
+   * Training progress in [0, 1] before each step, for what is scheduled over training (the discrete
+   * network's drop-path); `seed` (the step) makes the step's randomness replay on resume.
+   */
+  setDropPathProgress?(progress: number, seed?: number): void;
 }
 
 /** What the search loop needs of a supernet (`Supernet` of `@autodeeplab/search-space` fits). */

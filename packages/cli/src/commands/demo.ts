@@ -38,7 +38,10 @@ export function demoSearchConfig(runDir: string, seed: number) {
   };
 }
 
-/** A short training of the found network, with a narrow stem and heads. */
+/**
+ * A short training of the found network, with a narrow stem and heads. A few hundred steps: BN's
+ * moving averages use decay 0.9 (the official 0.9997 needs thousands of steps to settle).
+ */
 export function demoTrainConfig(runDir: string, genotype: string, seed: number) {
   return {
     runDir,
@@ -47,7 +50,7 @@ export function demoTrainConfig(runDir: string, genotype: string, seed: number) 
     dataset: TRAIN_DATA,
     val: VAL,
     data: { batchSize: 4, transforms: { flip: true } },
-    network: { filterMultiplier: 4, stemFilters: [8, 8, 16], asppFilters: 32, lowLevelFilters: 8, decoderFilters: 32 },
+    network: { filterMultiplier: 4, stemFilters: [8, 8, 16], asppFilters: 32, lowLevelFilters: 8, decoderFilters: 32, batchNormDecay: 0.9 },
     train: { epochs: 25, lr: 0.05, checkpointEvery: 0, validateEvery: 5 },
   };
 }

@@ -30,6 +30,7 @@ export async function trainFromConfig(ctx: CommandContext, options: RunStartOpti
   const data = trainBatches(config, dataset, val);
   const configPath = await startRunDir(runDir, config, options);
   const network = buildTrainNetwork(genotype, config, dataset.numClasses);
+  warnIfStatisticsWillNotSettle(ctx, network.config.batchNormDecay, config.train.steps ?? config.train.epochs * data.train.batchesPerEpoch);
   return withRunSession(ctx, options, network, async (session) => {
     const done = await session.follow(
       train({
@@ -71,7 +72,25 @@ async function resolveTrainConfig(ctx: CommandContext, raw: Record<string, unkno
     throw new UserInputError(`${source}: network.numClasses is ${config.network.numClasses} but the dataset ${dataset.name} has ${dataset.numClasses} classes`);
   }
   const val = config.val ? open(config.val, warn) : undefined;
+  if ((config.network.dropPathKeepProb ?? 1) < 1 && config.train.workers > 1) {
+    throw new UserInputError(`${source}: network.dropPathKeepProb < 1 needs train.workers 1 (the worker threads' copies do not follow the drop-path schedule)`);
+  }
   return { config, runDir, genotype, dataset, val };
+}
+
+/**
+ * BN's moving averages with the official decay 0.9997 reach their batch statistics only after a
+ * few thousand steps (1 / (1 − decay) ≈ 3,300); a shorter run evaluates with statistics near their
+ * initial values. Says so, with the fix.
+ */
+function warnIfStatisticsWillNotSettle(ctx: CommandContext, decay: number, totalSteps: number): void {
+  const horizon = Math.round(1 / (1 - decay));
+  if (totalSteps >= 3 * horizon) return;
+  note(
+    ctx,
+    `warning: network.batchNormDecay ${decay} averages BN statistics over about ${horizon} steps and this run has ${totalSteps}: ` +
+      `its running statistics will not settle; for a short run set network.batchNormDecay lower (e.g. --set network.batchNormDecay=0.9)`,
+  );
 }
 
 /** The training batches (at least one per epoch) and the validation batches. */
