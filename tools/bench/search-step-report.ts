@@ -8,6 +8,14 @@ export interface IterationRow {
   /** Median seconds per iteration over --repeats. */
   iterationS: number;
   samplesS: number[];
+  /** Kernels (tfjs kernel calls) per iteration. */
+  kernels: number;
+  /** GPU compute dispatches and queue submissions per iteration (webgpu). */
+  launches?: number;
+  submits?: number;
+  /** Peak of tf.memory().numBytesInGPU during the timed iterations, and the GPU buffers allocated after them (webgpu). */
+  peakGpuBytes?: number;
+  gpuAllocatedBytes?: number;
   /**
    * CPU seconds per iteration of the whole process (every thread: user + system). On a shared
    * machine the wall time also counts other processes' use of the cores; this does not.
@@ -41,6 +49,9 @@ export interface Row {
   forwardBackwardS: number;
   kernelsForward: number;
   kernelsForwardBackward: number;
+  /** GPU compute dispatches per forward and per forward + backward (webgpu). */
+  launchesForward?: number;
+  launchesForwardBackward?: number;
   /** Peak of tf.memory().numBytes (sampled every 32 kernels) during the forward + backward. */
   peakTensorBytes: number;
   /**
@@ -60,7 +71,21 @@ export interface Row {
 export function formatReport(rows: readonly Row[]): string {
   return (
     formatTable(
-      ['config', 'size', 'path', 'iter s', 'fwd s', 'fwd+bwd s', 'kernels fwd', 'kernels fwd+bwd', 'peak tensor GB', 'step peak GB', 'estimated GB', 'load'],
+      [
+        'config',
+        'size',
+        'path',
+        'iter s',
+        'fwd s',
+        'fwd+bwd s',
+        'kernels fwd',
+        'kernels fwd+bwd',
+        'launches fwd+bwd',
+        'peak tensor GB',
+        'step peak GB',
+        'estimated GB',
+        'load',
+      ],
       rows.map((r) => [
         r.config,
         String(r.size),
@@ -70,6 +95,7 @@ export function formatReport(rows: readonly Row[]): string {
         r.forwardBackwardS.toFixed(2),
         String(r.kernelsForward),
         String(r.kernelsForwardBackward),
+        r.launchesForwardBackward === undefined ? '-' : String(r.launchesForwardBackward),
         (r.peakTensorBytes / 1e9).toFixed(2),
         `${(r.peakStepBytes / 1e9).toFixed(3)} (${r.memorySource})`,
         r.estimatedPeakBytes === undefined ? '-' : (r.estimatedPeakBytes / 1e9).toFixed(3),
@@ -78,7 +104,7 @@ export function formatReport(rows: readonly Row[]): string {
     ) +
     '\n\n' +
     formatTable(
-      ['size', 'workers', 'iter s', 'cpu s', 'speed-up', 'pool start s'].concat([
+      ['size', 'workers', 'iter s', 'cpu s', 'kernels', 'launches', 'GPU peak GB', 'speed-up', 'pool start s'].concat([
         'w: sync / main / wait / combine s',
         'a: sync / main / wait / combine s',
         'peak RSS GB',
@@ -93,6 +119,9 @@ export function formatReport(rows: readonly Row[]): string {
             String(it.workers),
             it.iterationS.toFixed(2),
             it.cpuS.toFixed(1),
+            String(it.kernels),
+            it.launches === undefined ? '-' : String(it.launches),
+            it.peakGpuBytes === undefined ? '-' : (it.peakGpuBytes / 1e9).toFixed(2),
             single ? (single.iterationS / it.iterationS).toFixed(2) : '-',
             it.poolStartS?.toFixed(1) ?? '-',
             s(it.weightStep),

@@ -1,11 +1,21 @@
 /**
  * Search-step benchmark: one first-order bilevel iteration of the paper's supernet (L = 12, B = 5,
- * F = 8, scales 4–32, 19 classes), batch 2, on wasm: the weight step (forward + backward on one batch,
+ * F = 8, scales 4–32, 19 classes), batch 2, on any backend (default wasm): the weight step (forward + backward on one batch,
  * SGD with momentum) then the architecture step (forward + backward on another batch, Adam on α, β).
  *
  *   npx tsx --tsconfig tsconfig.json tools/bench/search-step.ts [--sizes 65,129,321] [--repeats 1]
  *       [--warmup 1] [--layers 12] [--plain-layers 4] [--plain-size 65] [--backend wasm] [--workers 1,2]
+ *       [--dawn-backend vulkan|opengles] [--webgpu-adapter hardware|software|any] [--launches 2000]
  *       [--results-name search-step]
+ *
+ * `--backend` is core's initBackend's (webgpu, tensorflow, wasm, cpu); `--dawn-backend` and
+ * `--webgpu-adapter` are its `webgpu` options. Every timed region ends with an async read of a value
+ * the work produced (the loss, then an architecture parameter after its update), so on webgpu a time
+ * includes the GPU's work. Per iteration it also reports the kernels (tfjs kernel calls), on webgpu
+ * the GPU dispatches and queue submissions, and the peak GPU memory of the tensors
+ * (tf.memory().numBytesInGPU, sampled every 32 kernels) with the GPU buffers allocated at the end;
+ * and once, the cost of one launch (`--launches` one-element additions, then one read; 0 skips it).
+ * Worker threads (`--workers` > 1) are for the CPU backends only.
  *
  * `--workers` lists the backend-instance counts to time the iteration with (default 1). With N > 1
  * each step's gradients come from a GradientWorkerPool of @autodeeplab/optim (the main thread and
@@ -20,69 +30,23 @@
  *
  * Per size: seconds per iteration (median of --repeats), forward-only and forward+backward seconds
  * (one run each, after --warmup forwards), kernel launches per forward and per forward+backward
- * (every kernel launch, through `watchKernels` of @autodeeplab/core), the kernels taking most time, the peak of tf.memory().numBytes
+ * (every kernel launch, through `watchKernels` of @autodeeplab/core; on webgpu also GPU dispatches), the
+ * kernels taking most time (on webgpu: CPU-side recording, not GPU time), the peak of tf.memory().numBytes
  * (sampled every 32 kernels) and the process' max RSS (at the end: the maximum over all sizes). The plain reference forward is measured on a
  * smaller trellis (`--plain-layers`, at `--plain-size`) next to the stacked one for the ratio: the
  * plain path of the full supernet takes minutes per step.
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
-import { Rng, initBackend, trackMemory, watchKernels, type BackendName } from '@autodeeplab/core';
+import { Rng, initBackend, trackMemory } from '@autodeeplab/core';
 import { Supernet, estimateCost } from '@autodeeplab/search-space';
 import { Adam, GradientWorkerPool, SGD, SearchConfigSchema, disposeGradients, type Batch, type ParallelStepStats } from '@autodeeplab/optim';
 import { intArg, parseArgs, timeIt, writeResults } from './common.ts';
 import { formatReport, type IterationRow, type Row } from './search-step-report.ts';
+import { KernelProbe, backendOptions, gpuMemory, measureLaunchCost } from './webgpu.ts';
 
 const PAPER = { layers: 12, blocks: 5, filterMultiplier: 8, scales: [4, 8, 16, 32] as (4 | 8 | 16 | 32)[], numClasses: 19 };
 const BATCH = 2;
-
-/** Counts kernel launches and samples the tensor memory while installed. */
-class KernelProbe {
-  kernels = 0;
-  peakBytes = 0;
-  /** Peak resident set of the process (every thread, workers included), sampled with the tensor memory. */
-  peakRss = 0;
-  /** Time per kernel name while `timing` (nested launches are counted in their parent too). */
-  timing = false;
-  readonly times = new Map<string, { count: number; ms: number }>();
-  private stop: (() => void) | undefined;
-  /** Start times of the kernels running while `timing` (kernels may launch kernels). */
-  private readonly starts: number[] = [];
-
-  install(): void {
-    this.stop = watchKernels({
-      before: () => {
-        if (++this.kernels % 32 === 0) this.sample();
-        if (this.timing) this.starts.push(performance.now());
-      },
-      after: (name) => {
-        const start = this.starts.pop();
-        if (start === undefined) return;
-        const entry = this.times.get(name) ?? { count: 0, ms: 0 };
-        entry.count++;
-        entry.ms += performance.now() - start;
-        this.times.set(name, entry);
-      },
-    });
-  }
-
-  sample(): void {
-    this.peakBytes = Math.max(this.peakBytes, tf.memory().numBytes);
-    this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
-  }
-
-  reset(): void {
-    this.times.clear();
-    this.kernels = 0;
-    this.peakBytes = tf.memory().numBytes;
-    this.peakRss = process.memoryUsage.rss();
-  }
-
-  uninstall(): void {
-    this.stop?.();
-    this.stop = undefined;
-  }
-}
 
 /** One batch as tensors (single-thread path) and as the raw arrays a GradientWorkerPool splits. */
 function batch(size: number, seed: number, classes: number) {
@@ -111,27 +75,32 @@ async function measure(
   const valid = batch(size, 2, net.config.numClasses);
   const weights = net.weightParameters();
   const arch = net.archParameters();
-  const forward = () => tf.tidy(() => net.forward(train.x, { fused }).sum().dataSync());
-  const forwardBackward = (x: tf.Tensor4D, labels: tf.Tensor, vars: tf.Variable[]) => {
+  const forward = async () => {
+    const total = tf.tidy(() => net.forward(train.x, { fused }).sum());
+    await total.data();
+    total.dispose();
+  };
+  const forwardBackward = async (x: tf.Tensor4D, labels: tf.Tensor, vars: tf.Variable[]) => {
     // As the search loop: the forward is told which variables are differentiated.
     const { value, grads } = tf.variableGrads(() => loss(net.forward(x, { fused, gradientTargets: vars }), labels), vars);
-    value.dataSync();
+    await value.data();
     return { value, grads };
   };
 
   // Warm-up (tfjs-backend-wasm creates its XNNPACK operators on first use), then one probed and
   // timed forward and one probed and timed forward + backward (the probe adds little to a kernel).
-  for (let i = 0; i < opts.warmup; i++) forward();
+  for (let i = 0; i < opts.warmup; i++) await forward();
   probe.reset();
   let start = performance.now();
-  forward();
+  await forward();
   const forwardS = (performance.now() - start) / 1000;
   const kernelsForward = probe.kernels;
+  const launchesForward = probe.launches;
   probe.reset();
   probe.timing = true;
   const memory = trackMemory();
   start = performance.now();
-  const once = forwardBackward(train.x, train.labels, [...weights, ...arch]);
+  const once = await forwardBackward(train.x, train.labels, [...weights, ...arch]);
   tf.dispose([once.value, ...Object.values(once.grads)]);
   const forwardBackwardS = (performance.now() - start) / 1000;
   const peakStepBytes = memory.peak();
@@ -139,11 +108,9 @@ async function measure(
   memory.stop();
   probe.timing = false;
   const kernelsForwardBackward = probe.kernels;
+  const launchesForwardBackward = probe.launches;
   const peakTensorBytes = probe.peakBytes;
-  const topKernels = [...probe.times]
-    .map(([name, t]) => ({ name, ms: Math.round(t.ms), count: t.count }))
-    .sort((a, b) => b.ms - a.ms)
-    .slice(0, 12);
+  const topKernels = probe.topKernels();
 
   const iterations: IterationRow[] = [];
   if (opts.iteration) {
@@ -168,6 +135,7 @@ async function measure(
     forwardBackwardS,
     kernelsForward,
     kernelsForwardBackward,
+    ...(launchesForward !== undefined ? { launchesForward, launchesForwardBackward } : {}),
     peakTensorBytes,
     peakStepBytes,
     memorySource,
@@ -182,7 +150,7 @@ interface IterationContext {
   valid: ReturnType<typeof batch>;
   weights: tf.Variable[];
   arch: tf.Variable[];
-  forwardBackward: (x: tf.Tensor4D, labels: tf.Tensor, vars: tf.Variable[]) => { value: tf.Scalar; grads: tf.NamedTensorMap };
+  forwardBackward: (x: tf.Tensor4D, labels: tf.Tensor, vars: tf.Variable[]) => Promise<{ value: tf.Scalar; grads: tf.NamedTensorMap }>;
   probe: KernelProbe;
   repeats: number;
   backend: string;
@@ -222,12 +190,14 @@ async function timeIterations(net: Supernet, workers: number, c: IterationContex
   try {
     const iteration = async () => {
       if (!pool) {
-        const w = c.forwardBackward(c.train.x, c.train.labels, c.weights);
+        const w = await c.forwardBackward(c.train.x, c.train.labels, c.weights);
         sgd.step(byPath(w.grads));
         tf.dispose([w.value, ...Object.values(w.grads)]);
-        const a = c.forwardBackward(c.valid.x, c.valid.labels, c.arch);
+        const a = await c.forwardBackward(c.valid.x, c.valid.labels, c.arch);
         adam.step(byPath(a.grads));
         tf.dispose([a.value, ...Object.values(a.grads)]);
+        // The update is queued work on webgpu: the iteration ends when it is done.
+        await c.arch[0]!.data();
       } else {
         const w = await pool.gradients(weightMap, c.train.raw, IGNORE_LABEL);
         weightStep = pool.lastStep;
@@ -251,9 +221,15 @@ async function timeIterations(net: Supernet, workers: number, c: IterationContex
     const timing = await timeIt(iteration, { repeats: c.repeats, warmup: 0 });
     const cpuUsed = process.cpuUsage(cpu);
     const faults = process.resourceUsage().minorPageFault - faultsBefore;
+    const perIteration = (n: number) => Math.round(n / timing.samplesMs.length);
+    const launches = c.probe.launches;
+    const gpu = gpuMemory();
     return {
       workers,
       iterationS: timing.medianMs / 1000,
+      kernels: perIteration(c.probe.kernels),
+      ...(launches !== undefined ? { launches: perIteration(launches), submits: perIteration(c.probe.submits ?? 0) } : {}),
+      ...(gpu ? { peakGpuBytes: c.probe.peakGpuBytes, gpuAllocatedBytes: gpu.numBytesAllocatedInGPU } : {}),
       samplesS: timing.samplesMs.map((ms) => ms / 1000),
       cpuS: (cpuUsed.user + cpuUsed.system) / 1e6 / timing.samplesMs.length,
       minorFaults: Math.round(faults / timing.samplesMs.length),
@@ -285,7 +261,7 @@ function parseOptions(args: Record<string, string | true>) {
   const layers = intArg(args, 'layers', PAPER.layers);
   const plainLayers = intArg(args, 'plain-layers', 4);
   const plainSize = intArg(args, 'plain-size', 65);
-  const backend = String(args.backend ?? 'wasm') as BackendName;
+  const backend = backendOptions(args);
   const workerCounts = String(args.workers ?? '1')
     .split(',')
     .map((s) => {
@@ -293,13 +269,19 @@ function parseOptions(args: Record<string, string | true>) {
       if (!Number.isInteger(n) || n < 1) throw new Error(`--workers: expected positive integers separated by commas (e.g. 1,2), found '${s}'`);
       return n;
     });
-  return { sizes, repeats, warmup, layers, plainLayers, plainSize, backend, workerCounts };
+  if (backend.backend === 'webgpu' && workerCounts.some((n) => n > 1)) throw new Error('--workers: worker threads are for the CPU backends; use 1 with webgpu');
+  const launches = intArg(args, 'launches', 2000);
+  return { sizes, repeats, warmup, layers, plainLayers, plainSize, backend, workerCounts, launches };
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const { sizes, repeats, warmup, layers, plainLayers, plainSize, backend, workerCounts } = parseOptions(args);
-  await initBackend({ backend });
+  const { sizes, repeats, warmup, layers, plainLayers, plainSize, backend: backendOpts, workerCounts, launches } = parseOptions(args);
+  const info = await initBackend(backendOpts);
+  const backend = info.name;
+  if (info.adapter) process.stderr.write(`WebGPU adapter: ${JSON.stringify(info.adapter)}\n`);
+  const launchCostUs = launches > 0 ? await measureLaunchCost(launches) : undefined;
+  if (launchCostUs !== undefined) process.stderr.write(`launch cost: ${launchCostUs.toFixed(1)} µs per kernel (${launches} one-element additions)\n`);
   const probe = new KernelProbe();
   probe.install();
   const rows: Row[] = [];
@@ -323,7 +305,18 @@ async function main(): Promise<void> {
   const maxRssBytes = process.resourceUsage().maxRSS * 1024;
   process.stderr.write(`${formatReport(rows)}\nmax RSS ${(maxRssBytes / 1e9).toFixed(2)} GB\n`);
   // --results-name: a partial or exploratory run need not replace bench-results/search-step.json.
-  writeResults(String(args['results-name'] ?? 'search-step'), { backend, batch: BATCH, repeats, warmup, sizes, workers: workerCounts, rows, maxRssBytes });
+  writeResults(String(args['results-name'] ?? 'search-step'), {
+    backend,
+    ...(info.adapter ? { adapter: info.adapter } : {}),
+    ...(launchCostUs !== undefined ? { launchCostUs } : {}),
+    batch: BATCH,
+    repeats,
+    warmup,
+    sizes,
+    workers: workerCounts,
+    rows,
+    maxRssBytes,
+  });
 }
 
 await main();
