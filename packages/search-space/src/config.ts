@@ -9,6 +9,10 @@ export const DEFAULT_BLOCKS = 5;
 export const DEFAULT_FILTER_MULTIPLIER = 8;
 export const DEFAULT_NUM_CLASSES = 19;
 
+/** The ways to handle a missing H^{l−2} (see `missingPrevPrev`). */
+export const MISSING_PREV_PREV_MODES = ['drop', 'substitute'] as const;
+export type MissingPrevPrev = (typeof MISSING_PREV_PREV_MODES)[number];
+
 /**
  * The search space: every dimension the paper fixes, defaulting to the paper's values. Op names are
  * checked against the ops registry at parse time (register custom ops before parsing).
@@ -69,6 +73,13 @@ export const SearchSpaceConfigSchema = z
     stemChannels: z.tuple([z.number().int().min(1), z.number().int().min(1)]).optional(),
     /** Affine BN inside candidate ops and the scale transitions (the search convention is non-affine). */
     affine: z.boolean().default(false),
+    /**
+     * What a cell gets as H^{l−2} when node (l − 2, s) does not exist (layer 1, and the first two
+     * layers of scales 8, 16, 32): `drop` (default) — the cell has no such input, its edges from
+     * H^{l−2} are not built and add nothing (as the public PyTorch reference); `substitute` — each
+     * call uses its projected H^{l−1} in that role too.
+     */
+    missingPrevPrev: z.enum(MISSING_PREV_PREV_MODES).default('drop'),
   })
   .strict();
 

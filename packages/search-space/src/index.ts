@@ -3,7 +3,16 @@ export * from './config.js';
 export { MixedOp, type Candidate, type MixedOpSpec } from './mixed-op.js';
 export { SearchCell, type EdgeWeights, type SearchCellSpec } from './cell.js';
 export { StemLayer } from './stem.js';
-export { Supernet, planTrellis, type ForwardOptions, type ReplicaDescriptor, type SupernetOptions, type TrellisNode, type TrellisPlan } from './supernet.js';
+export {
+  Supernet,
+  planTrellis,
+  type ForwardOptions,
+  type ReplicaDescriptor,
+  type SupernetOptions,
+  type PrevPrevSource,
+  type TrellisNode,
+  type TrellisPlan,
+} from './supernet.js';
 // Its fast execution strategies (equal to the plain forward in train mode).
 export { chooseFastPath, createTrellisExecutor, type FastPath } from './fast/create.js';
 export type { ExecutionOptions, SupernetParts, TrellisExecutor } from './fast/types.js';
@@ -15,3 +24,4 @@ export { defaultReplayBudgetBytes } from './fast/replay.js';
 export { Activation, Activation as StackedTensor } from '@autodeeplab/ops';
 // The cost estimate.
 export { countSupernetMultiAdds, countSupernetParameters, estimateCost, type CostEstimate, type CostInput } from './cost/estimate.js';
+export { supernetMemoryFloor, type MemoryFloor } from './cost/floor.js';

@@ -2,15 +2,21 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { Rng, initBackend } from '@autodeeplab/core';
 import * as searchSpace from './index.js';
-import { Supernet } from './supernet.js';
+import { Supernet, type SupernetOptions } from './supernet.js';
 
 const TINY = { layers: 2, blocks: 2, filterMultiplier: 2, scales: [4, 8] as (4 | 8)[], numClasses: 3 };
 
 describe('Supernet.replica', () => {
   it('describes a supernet that, rebuilt from structured-cloned args, has the same options, parameters and logits', async () => {
     await initBackend({ backend: 'cpu' });
-    for (const options of [{}, { fused: false, recompute: false, replayBudgetBytes: 12_345 }]) {
-      const net = new Supernet(TINY, { name: 'replica_source', seed: 5, ...options });
+    const cases: [ConstructorParameters<typeof Supernet>[0], SupernetOptions][] = [
+      [TINY, {}],
+      [TINY, { fused: false, recompute: false, replayBudgetBytes: 12_345 }],
+      // The config carries how a missing H^{l-2} is handled (the structure: which cell edges exist).
+      [{ ...TINY, missingPrevPrev: 'substitute' }, {}],
+    ];
+    for (const [config, options] of cases) {
+      const net = new Supernet(config, { name: 'replica_source', seed: 5, ...options });
       const descriptor = net.replica();
       expect(descriptor.module).toBe('@autodeeplab/search-space');
       expect((searchSpace as Record<string, unknown>)[descriptor.export]).toBe(Supernet);

@@ -1,13 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module, Rng, UserInputError, resizeBilinear } from '@autodeeplab/core';
-import { TrellisTopology, cellEdges, type Scale, type TrellisEdge } from '@autodeeplab/genotype';
+import { cellEdges, type Scale, type TrellisEdge, type TrellisTopology } from '@autodeeplab/genotype';
 import { SearchASPP } from '@autodeeplab/heads';
 import { ReLUConvBN } from '@autodeeplab/ops';
 import { SearchCell, type EdgeWeights } from './cell.js';
-import { blockChannels, cellChannels, nodeSize, parseSearchSpaceConfig, stemChannels, type SearchSpaceConfig, type SearchSpaceConfigInput } from './config.js';
+import { nodeSize, parseSearchSpaceConfig, type SearchSpaceConfig, type SearchSpaceConfigInput } from './config.js';
+import { planTrellis } from './plan.js';
 import { StemLayer } from './stem.js';
 import { chooseFastPath, createTrellisExecutor, type FastPath } from './fast/create.js';
 import type { SupernetParts, TrellisExecutor } from './fast/types.js';
+
+// The structure walk lives in plan.ts; re-exported here, where the cost estimate has always imported it.
+export { planTrellis, type PrevPrevSource, type TrellisNode, type TrellisPlan } from './plan.js';
 
 export interface SupernetOptions {
   /** Module name, the prefix of every variable name (default 'supernet'). */
@@ -59,49 +63,6 @@ export interface ReplicaDescriptor {
   args: unknown[];
 }
 
-/** One node of the trellis, with the widths of what feeds it. */
-export interface TrellisNode {
-  layer: number;
-  scale: Scale;
-  /** Block width F·s/4. */
-  channels: number;
-  /** The incoming trellis edges, each with the width of its source node. */
-  incoming: { edge: TrellisEdge; inChannels: number }[];
-  /** The width of node (layer − 2, scale) when it exists: the cell's prev_prev, projected. */
-  prevPrevChannels: number | undefined;
-}
-
-/** The supernet's structure for a config: what the constructor builds, in order, and what cost estimates count. */
-export interface TrellisPlan {
-  topology: TrellisTopology;
-  /** The two stem convs' widths. */
-  stem: [number, number];
-  nodes: TrellisNode[];
-  /** One search head per node of the last layer. */
-  heads: { scale: Scale; inChannels: number }[];
-}
-
-/** The structure walk of the supernet (layer by layer, scales in order); no tensor is made. */
-export function planTrellis(config: SearchSpaceConfig): TrellisPlan {
-  const topology = new TrellisTopology(config.layers, config.scales as Scale[]);
-  const stem = stemChannels(config);
-  const width = (layer: number, scale: Scale) => (layer === 0 ? stem[1] : cellChannels(config, scale));
-  const nodes: TrellisNode[] = [];
-  for (let layer = 1; layer <= config.layers; layer++) {
-    for (const scale of topology.scalesAt(layer)) {
-      nodes.push({
-        layer,
-        scale,
-        channels: blockChannels(config, scale),
-        incoming: topology.incoming(layer, scale).map((edge) => ({ edge, inChannels: width(edge.layer, edge.from) })),
-        prevPrevChannels: topology.nodeExists(layer - 2, scale) ? width(layer - 2, scale) : undefined,
-      });
-    }
-  }
-  const heads = topology.scalesAt(config.layers).map((scale) => ({ scale, inChannels: cellChannels(config, scale) }));
-  return { topology, stem, nodes, heads };
-}
-
 const nodeKey = (layer: number, scale: Scale) => `${layer}/${scale}`;
 
 /**
@@ -113,8 +74,9 @@ const nodeKey = (layer: number, scale: Scale) => `${layer}/${scale}`;
  * (paper eq. 6) where β̂ is β normalised over each source node's outgoing edges, T_edge is
  * ReLU-conv3×3(stride 2)-BN from s/2, ReLU-1×1-BN from s, bilinear upsampling then ReLU-1×1-BN from
  * 2s (all to the block width F·s/4), and P is ReLU-1×1-BN. When node (l−2, s) does not exist (layer 1,
- * and a scale's first two layers) the cell uses its projected prev input as prev_prev too (choice).
- * Layer 0 is the stem output. `forward(x, {fused: false})` computes exactly this; the default runs a
+ * and a scale's first two layers) the config's `missingPrevPrev` decides: `drop` (default, as the
+ * public PyTorch reference) builds that cell without prev_prev edges, `substitute` uses the call's
+ * projected prev input as prev_prev too. Layer 0 is the stem output. `forward(x, {fused: false})` computes exactly this; the default runs a
  * faster equal strategy of `fast/`.
  */
 export class Supernet extends Module implements SupernetParts {
@@ -152,7 +114,7 @@ export class Supernet extends Module implements SupernetParts {
       this.addChild('stem0', (n) => new StemLayer(n, { inChannels: 3, outChannels: c1, rng })),
       this.addChild('stem1', (n) => new StemLayer(n, { inChannels: c1, outChannels: c2, rng })),
     ];
-    for (const { layer, scale, channels: f, incoming, prevPrevChannels } of plan.nodes) {
+    for (const { layer, scale, channels: f, incoming, prevPrevChannels, prevPrevSource } of plan.nodes) {
       for (const { edge: e, inChannels } of incoming) {
         const down = e.direction === 'down';
         const spec = { inChannels, outChannels: f, kernelSize: down ? 3 : 1, stride: down ? 2 : 1, affine, rng } as const;
@@ -168,7 +130,8 @@ export class Supernet extends Module implements SupernetParts {
           this.addChild(`prev_prev_l${layer}_s${scale}`, (n) => new ReLUConvBN(n, spec)),
         );
       }
-      const cell = this.addChild(`cell_l${layer}_s${scale}`, (n) => new SearchCell(n, { blocks, channels: f, ops, affine, rng }));
+      const cellSpec = { blocks, channels: f, ops, affine, rng, prevPrev: prevPrevSource !== 'none' };
+      const cell = this.addChild(`cell_l${layer}_s${scale}`, (n) => new SearchCell(n, cellSpec));
       this.cells.set(nodeKey(layer, scale), cell);
     }
     for (const { scale, inChannels } of plan.heads) {
@@ -219,21 +182,27 @@ export class Supernet extends Module implements SupernetParts {
 
   /** Logits [N, H, W, numClasses] at the input's size. In train mode BN uses batch statistics. */
   forward(x: tf.Tensor4D, options: ForwardOptions = {}): tf.Tensor4D {
-    if (x.rank !== 4 || x.shape[3] !== 3) {
-      throw new UserInputError(`Supernet.forward: expected an NHWC tensor with 3 channels, found shape [${x.shape}]`);
-    }
     return tf.tidy(() => {
-      const nodes =
-        (options.fused ?? this.fused)
-          ? this.executor(chooseFastPath(this.config.affine, options.stacked)).run(this, x, {
-              recompute: options.recompute ?? this.recompute,
-              replayBudgetBytes: options.replayBudgetBytes ?? this.replayBudgetBytes,
-              gradientTargets: options.gradientTargets,
-            })
-          : this.trellis(x);
+      const nodes = this.lastLayer(x, options);
       const [, height, width] = x.shape;
       const logits = [...this.heads].map(([scale, head]) => resizeBilinear(head.apply(nodes.get(scale)!), height, width));
       return logits.length === 1 ? logits[0]! : (tf.addN(logits) as tf.Tensor4D);
+    });
+  }
+
+  /**
+   * The outputs of the last layer's nodes (what the heads read), by scale, computed as `forward`
+   * would with these options. Its intermediates are not freed: call it inside `tf.tidy`.
+   */
+  lastLayer(x: tf.Tensor4D, options: ForwardOptions = {}): Map<Scale, tf.Tensor4D> {
+    if (x.rank !== 4 || x.shape[3] !== 3) {
+      throw new UserInputError(`Supernet.forward: expected an NHWC tensor with 3 channels, found shape [${x.shape}]`);
+    }
+    if (!(options.fused ?? this.fused)) return this.trellis(x);
+    return this.executor(chooseFastPath(this.config.affine, options.stacked)).run(this, x, {
+      recompute: options.recompute ?? this.recompute,
+      replayBudgetBytes: options.replayBudgetBytes ?? this.replayBudgetBytes,
+      gradientTargets: options.gradientTargets,
     });
   }
 
@@ -249,12 +218,14 @@ export class Supernet extends Module implements SupernetParts {
       for (const scale of this.topology.scalesAt(layer)) {
         const [h, w] = [nodeSize(height, scale), nodeSize(width, scale)];
         const pp = this.prevPrevProjection(layer, scale);
+        const cell = this.cell(layer, scale);
         let node: tf.Tensor4D | undefined;
         for (const e of this.topology.incoming(layer, scale)) {
           const source = previous.get(e.from)!;
           const prev = this.transition(e).apply(e.direction === 'up' ? resizeBilinear(source, h, w) : source);
-          const prevPrev = pp ? pp.apply(history[layer - 2]!.get(scale)!) : prev;
-          const term = tf.mul(beta[e.index]!, this.cell(layer, scale).apply(prev, prevPrev, alpha)) as tf.Tensor4D;
+          // No node (l − 2, s): the call's prev substitutes, unless the cell has no prev_prev edges (dropped).
+          const prevPrev = pp ? pp.apply(history[layer - 2]!.get(scale)!) : cell.hasPrevPrev ? prev : undefined;
+          const term = tf.mul(beta[e.index]!, cell.apply(prev, prevPrev, alpha)) as tf.Tensor4D;
           node = node ? (tf.add(node, term) as tf.Tensor4D) : term;
         }
         current.set(scale, node!);

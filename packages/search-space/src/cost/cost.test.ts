@@ -17,6 +17,10 @@ describe('estimateCost', () => {
     }
     const paper = { layers: 12, blocks: 5, filterMultiplier: 8, scales: [4, 8, 16, 32], numClasses: 19 };
     expect(countSupernetMultiAdds({}, { height: 321, width: 321 })).toBe(referenceCounts(paper, 321, 321).multiAdds);
+    // A substituted H^{l-2} runs the prev_prev edges once per call instead of not at all.
+    const substitute = { ...SMALL, missingPrevPrev: 'substitute' as const };
+    expect(countSupernetMultiAdds(substitute, { height: 65, width: 65 })).toBe(referenceCounts(substitute, 65, 65).multiAdds);
+    expect(countSupernetMultiAdds(substitute, { height: 65, width: 65 })).toBeGreaterThan(countSupernetMultiAdds(SMALL, { height: 65, width: 65 }));
   });
 
   it('estimates the tape of the per-op forward and the peak of a recomputed training step within 25% of the measured memory, at two sizes', async () => {

@@ -104,7 +104,7 @@ function walk(config: SearchSpaceConfig, input: CostInput, footprints: Footprint
   stem.addProbed(batch * positions(4) * c2, footprints.stem(c1, c2));
   stem.addSaved(batch * positions(4) * c2); // the stem output, saved by its ReLU
 
-  for (const { layer, scale, channels: f, incoming, prevPrevChannels } of plan.nodes) {
+  for (const { layer, scale, channels: f, incoming, prevPrevChannels, prevPrevSource } of plan.nodes) {
     const elems = batch * positions(scale) * f;
     const node = new Ledger();
     // A ReLU saves its input: each cell input once (shared by its edges' ops).
@@ -122,11 +122,13 @@ function walk(config: SearchSpaceConfig, input: CostInput, footprints: Footprint
       node.addProbed(elems, footprints.transition('same', prevPrevChannels, f, affine));
       node.addSaved(relu);
     }
-    // Cell: ops of every edge; prev_prev edges once per node when prev_prev exists.
+    // Cell: ops of every edge it has (a dropped H^{l−2} removes its B edges, one per block); the
+    // prev_prev edges run once per node when node (l − 2, s) exists, once per call when prev substitutes.
     const cell = cellCost(ops, f, affine, footprints);
-    params += edgesPerCell * cell.params;
+    const cellEdgeCount = prevPrevSource === 'none' ? edgesPerCell - blocks : edgesPerCell;
+    params += cellEdgeCount * cell.params;
     const calls = incoming.length;
-    const edgeRuns = prevPrevChannels !== undefined ? blocks + calls * (edgesPerCell - blocks) : calls * edgesPerCell;
+    const edgeRuns = prevPrevSource === 'node' ? blocks + calls * (edgesPerCell - blocks) : calls * cellEdgeCount;
     macs += edgeRuns * positions(scale) * cell.macs;
     node.addScaled(edgeRuns * elems, cell.memory);
     // Convolution outputs a recomputed node keeps from its forward pass until its backward.

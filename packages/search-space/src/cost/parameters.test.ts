@@ -8,14 +8,17 @@ const SMALL = { layers: 4, blocks: 3, filterMultiplier: 4, scales: [4, 8, 16] as
 const PAPER = { layers: 12, blocks: 5, filterMultiplier: 8, scales: [4, 8, 16, 32] as (4 | 8 | 16 | 32)[], numClasses: 19 };
 
 describe('parameter count', () => {
-  it('of a small supernet agrees with the count from the config', async () => {
+  it('of a small supernet agrees with the count from the config, a missing H^{l-2} dropped or substituted', async () => {
     await initBackend({ backend: 'cpu' });
-    const net = new Supernet(SMALL, { name: 'small' });
-    const expected = referenceCounts(SMALL);
-    expect(net.beta.size).toBe(expected.betaSize);
-    expect(net.parameterCount()).toBe(expected.parameters);
-    expect(countSupernetParameters(SMALL).total).toBe(expected.parameters);
-    net.dispose();
+    for (const missingPrevPrev of ['drop', 'substitute'] as const) {
+      const config = { ...SMALL, missingPrevPrev };
+      const net = new Supernet(config, { name: `small_${missingPrevPrev}` });
+      const expected = referenceCounts(config);
+      expect(net.beta.size).toBe(expected.betaSize);
+      expect(net.parameterCount()).toBe(expected.parameters);
+      expect(countSupernetParameters(config).total).toBe(expected.parameters);
+      net.dispose();
+    }
   });
 
   // The paper's supernet has ~40k variables: one build in this file (it takes tens of seconds).
@@ -23,6 +26,10 @@ describe('parameter count', () => {
     const expected = referenceCounts(PAPER);
     const arch = 160 + expected.betaSize;
     expect(countSupernetParameters({})).toEqual({ total: expected.parameters, arch, weight: expected.parameters - arch });
+    // The figures the README quotes: 7 nodes lose the B = 5 edges of their missing H^{l-2} when it is dropped.
+    expect(expected.parameters).toBe(45_605_561);
+    expect(countSupernetParameters({ missingPrevPrev: 'substitute' }).total).toBe(referenceCounts({ ...PAPER, missingPrevPrev: 'substitute' }).parameters);
+    expect(countSupernetParameters({ missingPrevPrev: 'substitute' }).total).toBe(47_739_481);
   });
 
   it('of the built paper supernet (L=12, B=5, F=8, 4 scales, 8 ops) agrees with the count from the config', async () => {

@@ -5,12 +5,12 @@ import { registerOp, unregisterOp } from '@autodeeplab/ops';
 import { Supernet } from '../supernet.js';
 import { TINY, input, loss, spread } from '../testing/supernet-fixtures.js';
 
-/** Logits and gradients of every parameter, stacked (default) and plain, compared. */
-function expectStackedEqualsPlain(net: Supernet, x: tf.Tensor4D, recompute = true): void {
+/** Logits and gradients of every parameter, stacked (default; `stacked: false`: the fused path) and plain, compared. */
+function expectStackedEqualsPlain(net: Supernet, x: tf.Tensor4D, recompute = true, path: { stacked?: boolean } = {}): void {
   const vars = net.parameters();
   const run = (fused: boolean) => {
-    const logits = tf.tidy(() => net.forward(x, { fused, recompute }));
-    const { value, grads } = tf.variableGrads(() => loss(net.forward(x, { fused, recompute }), 9), vars);
+    const logits = tf.tidy(() => net.forward(x, { fused, recompute, ...path }));
+    const { value, grads } = tf.variableGrads(() => loss(net.forward(x, { fused, recompute, ...path }), 9), vars);
     value.dispose();
     return { logits, grads };
   };
@@ -55,36 +55,40 @@ describe('stacked forward = plain forward (cpu)', () => {
   // Square inputs: tfjs-backend-cpu's ResizeBilinearGrad swaps height and width for non-square
   // inputs (a tfjs bug, reported to core); the sizes still differ between scales (21 → 6 → 3 → 2).
   // The trellis covers every case of the stacked cell: nodes with one call and no prev_prev
-  // (layer 1), two calls without prev_prev (layer 2, s = 8: one merged group, 2 batch groups), and
-  // 2–3 calls with a prev_prev (layer 3: the prev_prev group broadcast over the batch groups).
-  it('B = 2: the same logits and the same gradients for every parameter, with and without recomputed nodes', async () => {
-    await initBackend({ backend: 'cpu' });
-    const net = new Supernet(TINY, { name: 'fused_vs_plain' });
-    spread(net);
-    const x = input([2, 21, 21, 3], 8);
-    expectStackedEqualsPlain(net, x, true);
-    expectStackedEqualsPlain(net, x, false);
-    x.dispose();
-    net.dispose();
-  });
-
-  it('B = 3 with a user-registered op (per-edge fallback): the same logits and gradients', async () => {
-    await initBackend({ backend: 'cpu' });
-    const name = 'test_user_conv_bn';
-    registerOp(name, (spec) => new UserConvBn(spec.name, spec.channels, spec.rng), { kind: 'conv' });
-    try {
-      // A subset of the built-ins keeps the cpu run short (the B = 2 case covers all eight).
-      const ops = ['none', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'dil_conv_3x3', name];
-      const net = new Supernet({ ...TINY, blocks: 3, ops }, { name: 'stacked_user_op', seed: 4 });
+  // (layer 1), two calls without prev_prev (layer 2, s = 8: 2 batch groups; substituted: one merged
+  // group), and 2–3 calls with a prev_prev (layer 3: the prev_prev group broadcast over the batch
+  // groups). A missing H^{l-2} dropped (the default: no prev_prev edges) or substituted.
+  for (const missingPrevPrev of ['drop', 'substitute'] as const) {
+    it(`B = 2, H^{l-2} ${missingPrevPrev}: the same logits and the same gradients for every parameter, with and without recomputed nodes, and on the fused path`, async () => {
+      await initBackend({ backend: 'cpu' });
+      const net = new Supernet({ ...TINY, missingPrevPrev }, { name: `fused_vs_plain_${missingPrevPrev}` });
       spread(net);
-      const x = input([2, 17, 17, 3], 10);
-      expectStackedEqualsPlain(net, x);
+      const x = input([2, 21, 21, 3], 8);
+      expectStackedEqualsPlain(net, x, true);
+      expectStackedEqualsPlain(net, x, false);
+      expectStackedEqualsPlain(net, x, false, { stacked: false });
       x.dispose();
       net.dispose();
-    } finally {
-      unregisterOp(name);
-    }
-  });
+    });
+
+    it(`B = 3 with a user-registered op (per-edge fallback), H^{l-2} ${missingPrevPrev}: the same logits and gradients`, async () => {
+      await initBackend({ backend: 'cpu' });
+      const name = 'test_user_conv_bn';
+      registerOp(name, (spec) => new UserConvBn(spec.name, spec.channels, spec.rng), { kind: 'conv' });
+      try {
+        // A subset of the built-ins keeps the cpu run short (the B = 2 case covers all eight).
+        const ops = ['none', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'dil_conv_3x3', name];
+        const net = new Supernet({ ...TINY, blocks: 3, ops, missingPrevPrev }, { name: `stacked_user_op_${missingPrevPrev}`, seed: 4 });
+        spread(net);
+        const x = input([2, 17, 17, 3], 10);
+        expectStackedEqualsPlain(net, x);
+        x.dispose();
+        net.dispose();
+      } finally {
+        unregisterOp(name);
+      }
+    });
+  }
 
   it("uses batch statistics in eval mode too and leaves the cells' running statistics alone", async () => {
     await initBackend({ backend: 'cpu' });

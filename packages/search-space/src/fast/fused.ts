@@ -62,7 +62,7 @@ interface Terms {
  * Σ_c weight_c · cell(prev_c, prevPrev) over the node's calls, in one pass. The edges reading
  * prev_prev see the same tensor and the same ops in every call, so their terms are computed once and
  * shared (exact in train mode, where BN uses batch statistics). Without `prevPrev` each call uses its
- * own prev in that role.
+ * own prev in that role, unless the cell has no prev_prev edges (a dropped H^{l−2}).
  */
 function applyCalls(cell: SearchCell, calls: readonly CellCall[], prevPrev: Activation | undefined, weights: EdgeWeights): tf.Tensor4D {
   const shared: Terms[] = [];
@@ -76,10 +76,8 @@ function applyCalls(cell: SearchCell, calls: readonly CellCall[], prevPrev: Acti
     }
   }
   const outputs = calls.map((call) => {
-    const states = new Map<string, Activation>([
-      ['prev_prev', prevPrev ?? call.prev],
-      ['prev', call.prev],
-    ]);
+    const states = new Map<string, Activation>([['prev', call.prev]]);
+    if (cell.hasPrevPrev) states.set('prev_prev', prevPrev ?? call.prev);
     const blocks: tf.Tensor4D[] = [];
     for (let block = 1; block <= cell.blocks; block++) {
       const pp = shared[block - 1];

@@ -97,15 +97,18 @@ export function stackedWeightedSum(weights: readonly tf.Tensor[], terms: readonl
 export interface StackedCellInputs {
   /** The calls' projected prev inputs, stacked on the batch axis ([G·N, H, W, C], G groups). */
   prev: Activation;
-  /** The node's projected prev_prev ([N, H, W, C], one group); absent: each call uses its prev. */
+  /**
+   * The node's projected prev_prev ([N, H, W, C], one group); absent: each call uses its prev, or
+   * nothing when the cell has no prev_prev edges (a dropped H^{l−2}).
+   */
   prevPrev: Activation | undefined;
 }
 
 /**
  * Runs `cell` once for all its calls: returns the concatenated blocks [G·N, H, W, B·C], group g being
  * call g's cell output. Inputs are processed in dependency order: prev_prev and prev first (one
- * group when prev_prev is absent: both are then the same tensor), then each block as soon as it is
- * complete.
+ * group when prev_prev is absent: both are then the same tensor; prev alone when the cell has no
+ * prev_prev edges), then each block as soon as it is complete.
  *
  * No split and no concat on the channel axis (tfjs-backend-wasm slices channels with JavaScript row
  * copies, which made them the slowest kernel of a step at the paper's sizes): each group's weighted output is
@@ -118,7 +121,7 @@ export function applyStackedCell(cell: SearchCell, inputs: StackedCellInputs, al
   const prevPrev = inputs.prevPrev ?? prev;
   const groups = prev.groups;
   const blocks = cell.blocks;
-  const candidates = cell.mixed[0]!.candidates.filter((c) => !c.zero);
+  const candidates = cell.candidates.filter((c) => !c.zero);
   const [m, h, w, c] = prev.x.shape;
   const pixels = m * h * w;
 
@@ -143,7 +146,10 @@ export function applyStackedCell(cell: SearchCell, inputs: StackedCellInputs, al
   };
 
   let acc: tf.Tensor2D;
-  if (prevPrev === prev) {
+  if (!cell.hasPrevPrev) {
+    // [B, M·H·W·C]: block b's row is the prev edge into block b (one per block).
+    acc = runGroup(prev, ['prev']);
+  } else if (prevPrev === prev) {
     // [2B, M·H·W·C]: the prev_prev edges' rows then the prev edges' rows, block-aligned each.
     const both = runGroup(prev, ['prev_prev', 'prev']);
     acc = tf.sum(tf.reshape(both, [2, blocks * pixels * c]), 0).reshape([blocks, pixels * c]) as tf.Tensor2D;

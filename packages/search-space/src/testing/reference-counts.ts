@@ -7,6 +7,8 @@ export interface ReferenceConfig {
   filterMultiplier: number;
   scales: number[];
   numClasses: number;
+  /** A missing H^{l−2}: its B edges absent (`drop`, the default) or fed the call's prev (`substitute`). */
+  missingPrevPrev?: 'drop' | 'substitute';
 }
 
 /** Parameters and conv Multi-Adds of one k×k conv (no bias) per output pixel. */
@@ -53,20 +55,22 @@ export function referenceCounts(cfg: ReferenceConfig, height = 0, width = 0): { 
     for (let i = 0; i < n; i++) {
       if (!exists(l, i)) continue;
       const opSum = OPS.reduce((s, o) => s + builtinOp(o, f(i)), 0);
-      params += edges * opSum;
+      const prevPrev = exists(l - 2, i);
+      // Block i reads H^{l−2} on one edge: B edges in all, absent when it is missing and dropped.
+      const cellEdges = prevPrev || cfg.missingPrevPrev === 'substitute' ? edges : edges - B;
+      params += cellEdges * opSum;
       const sources = [i - 1, i, i + 1].filter((j) => exists(l - 1, j));
       for (const j of sources) {
         const k = j === i - 1 ? 3 : 1; // from s/2: stride-2 3×3 conv; from s, 2s: 1×1
         params += conv(k, out(l - 1, j), f(i));
         macs += pix(i) * conv(k, out(l - 1, j), f(i));
       }
-      const prevPrev = exists(l - 2, i);
       if (prevPrev) {
         params += conv(1, out(l - 2, i), f(i));
         macs += pix(i) * conv(1, out(l - 2, i), f(i));
       }
       // Fused forward: prev_prev edges (B of them) once per node, the others once per call.
-      const runs = prevPrev ? B + sources.length * (edges - B) : sources.length * edges;
+      const runs = prevPrev ? B + sources.length * (edges - B) : sources.length * cellEdges;
       macs += runs * pix(i) * opSum;
     }
   }
