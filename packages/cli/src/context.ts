@@ -19,8 +19,13 @@ export function verboseNote(ctx: CommandContext, options: CommonOptions, line: s
 }
 
 export function createProgress(ctx: CommandContext): Progress {
+  return new Progress({ stream: ctx.io.stderr, logIntervalMs: logIntervalMs(ctx) });
+}
+
+/** Milliseconds between plain progress lines: `AUTODEEPLAB_LOG_INTERVAL_MS`, else 10 s. */
+export function logIntervalMs(ctx: CommandContext): number {
   const interval = Number(ctx.io.env.AUTODEEPLAB_LOG_INTERVAL_MS);
-  return new Progress({ stream: ctx.io.stderr, logIntervalMs: Number.isFinite(interval) && interval >= 0 ? interval : 10_000 });
+  return Number.isFinite(interval) && interval >= 0 ? interval : 10_000;
 }
 
 /**

@@ -1,4 +1,6 @@
 import { UserInputError } from '@autodeeplab/core';
+import { printable, printableBytes } from './format.js';
+import { RunFailedAt } from './run-failure.js';
 
 /** Exit codes: 0 success, 1 failure (a bug or an environment problem), 2 a problem with the user's input. */
 export const EXIT_OK = 0;
@@ -50,6 +52,28 @@ function isUserError(error: unknown): boolean {
 
 const FS_USER_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES']);
 
+/**
+ * File system errors, in words. A full disk or quota (or a failing device) is the machine's, exit 1:
+ * the same command works once there is room. A read-only place or a denied one is the user's choice
+ * of path, exit 2, as for a run directory that cannot be made.
+ */
+const FS_PROBLEMS: Record<string, { what: string; code: typeof EXIT_FAILURE | typeof EXIT_USAGE }> = {
+  ENOENT: { what: 'no such file or directory', code: EXIT_USAGE },
+  EACCES: { what: 'permission denied', code: EXIT_USAGE },
+  EPERM: { what: 'operation not permitted', code: EXIT_USAGE },
+  EROFS: { what: 'the file system is read-only', code: EXIT_USAGE },
+  ENOSPC: { what: 'no space left on the device (ENOSPC)', code: EXIT_FAILURE },
+  EDQUOT: { what: 'the disk quota is exhausted (EDQUOT)', code: EXIT_FAILURE },
+  EIO: { what: 'input/output error on the device (EIO)', code: EXIT_FAILURE },
+};
+
+/** The error's file system code and path, when it has them. */
+function fsDetails(error: unknown): { fsCode?: string; path?: string } {
+  const { code, path } = (error ?? {}) as { code?: unknown; path?: unknown };
+  const named = typeof path === 'string' ? printable(path) : path instanceof Uint8Array ? printableBytes(path) : undefined;
+  return { ...(typeof code === 'string' ? { fsCode: code } : {}), ...(named !== undefined ? { path: named } : {}) };
+}
+
 export interface ClassifiedError {
   code: typeof EXIT_FAILURE | typeof EXIT_USAGE;
   message: string;
@@ -68,12 +92,15 @@ export function classifyError(error: unknown): ClassifiedError {
       .join('; ');
     return { code: EXIT_USAGE, message: `invalid input: ${problems}` };
   }
-  const fsCode = (error as { code?: unknown } | null)?.code;
-  if (typeof fsCode === 'string' && FS_USER_CODES.has(fsCode)) {
-    const path = (error as { path?: string }).path;
-    const what = fsCode === 'ENOENT' ? 'no such file or directory' : fsCode === 'EACCES' ? 'permission denied' : (error as Error).message;
-    return { code: EXIT_USAGE, message: path ? `${path}: ${what}` : (error as Error).message };
+  if (error instanceof RunFailedAt) {
+    const inner = classifyError(error.cause);
+    return { code: inner.code, message: `${inner.message}; ${error.where}` };
   }
+  const { fsCode, path } = fsDetails(error);
+  const problem = fsCode ? FS_PROBLEMS[fsCode] : undefined;
+  if (problem && path) return { code: problem.code, message: `${path}: ${problem.what}` };
+  if (fsCode && FS_USER_CODES.has(fsCode)) return { code: EXIT_USAGE, message: path ? `${path}: ${(error as Error).message}` : (error as Error).message };
+  if (problem) return { code: problem.code, message: `${problem.what}: ${(error as Error).message}` };
   if (error instanceof Error) return { code: EXIT_FAILURE, message: error.message || error.name };
   return { code: EXIT_FAILURE, message: String(error) };
 }

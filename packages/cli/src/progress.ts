@@ -39,6 +39,8 @@ export class Progress {
   private lastPrinted = 0;
   private barVisible = false;
   private active = false;
+  /** Other displays that show the same (the run's plain-text log file). */
+  private readonly copies: Progress[] = [];
 
   constructor(options: ProgressOptions) {
     this.stream = options.stream;
@@ -48,9 +50,16 @@ export class Progress {
     this.now = options.now ?? (() => performance.now());
   }
 
+  /** Also shows from now on everything this one shows on `copy` (e.g. a plain one writing a log file), the current bar included. */
+  addCopy(copy: Progress): void {
+    this.copies.push(copy);
+    if (this.active) copy.start(this.label, this.total, { unit: this.unit, start: this.current });
+  }
+
   /** Starts a bar of `total` units; `start` > 0 when resuming (the rate counts only new work). */
   start(label: string, total: number, options: { unit?: string; start?: number } = {}): void {
     if (this.active) this.finish();
+    for (const copy of this.copies) copy.start(label, total, options);
     this.label = label;
     this.total = Math.max(0, total);
     this.unit = options.unit ?? 'step';
@@ -66,6 +75,7 @@ export class Progress {
 
   /** Sets the position and the fields shown (loss, lr, …); draws when due. */
   update(current: number, fields: ProgressFields = {}): void {
+    for (const copy of this.copies) copy.update(current, fields);
     if (!this.active) return;
     this.current = current;
     this.fields = { ...this.fields, ...fields };
@@ -82,6 +92,7 @@ export class Progress {
 
   /** Prints a line (an epoch summary, a warning) without breaking the bar. */
   log(line: string): void {
+    for (const copy of this.copies) copy.log(line);
     if (this.tty && this.barVisible) {
       this.stream.write(`\r\x1b[2K${line}\n`);
       this.barVisible = false;
@@ -93,6 +104,7 @@ export class Progress {
 
   /** Ends the current bar, leaving its last state on screen (TTY) or printing it (plain) if not yet shown. */
   finish(): void {
+    for (const copy of this.copies) copy.finish();
     if (!this.active) return;
     if (this.tty) {
       this.draw();

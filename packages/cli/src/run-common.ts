@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { UserInputError, isCheckpoint, writeFileAtomic } from '@autodeeplab/core';
+import { UserInputError, isCheckpoint, makeDirectory, writeFileAtomic } from '@autodeeplab/core';
 import { applyOverrides, readConfigFile, toYaml } from './config-file.js';
 import type { SearchRunConfig } from './config.js';
 import { createProgress, type CommandContext } from './context.js';
+import { startRunLog, type RunLogFile } from './run-log.js';
 import { RunReporter, type ReportedEvent } from './reporter.js';
-import { RunStoppedBySignal, STOP_SIGNALS, type StopSignal } from './errors.js';
+import { RunStoppedBySignal, STOP_SIGNALS, formatError, type StopSignal } from './errors.js';
+import { RunPosition } from './run-failure.js';
 import { CHECKPOINT_DIR, RUN_CONFIG_FILE } from '@autodeeplab/optim';
 
 export interface ConfigSourceOptions {
@@ -96,9 +97,14 @@ export function settleRunDir(config: { runDir?: string }): string {
   return runDir;
 }
 
-/** Refuses to replace an earlier run (see `assertFreshRunDir`), then writes the resolved config; returns its path. */
+/**
+ * Refuses to replace an earlier run (see `assertFreshRunDir`) and sizes the backend cannot hold (see
+ * run-limits.ts), then writes the resolved config; returns its path.
+ */
 export async function startRunDir(runDir: string, config: unknown, options: RunStartOptions): Promise<string> {
   await assertFreshRunDir(runDir, options);
+  const limits = await import('./run-limits.js');
+  await limits.assertRunFits(config);
   return writeResolvedConfig(runDir, config);
 }
 
@@ -109,16 +115,22 @@ const MKDIR_PROBLEMS: Record<string, string> = {
   EACCES: 'permission denied',
   EPERM: 'the operation is not permitted there',
   EROFS: 'the file system is read-only',
+  // The parent exists but takes no new entries: a virtual file system such as /proc or /sys.
+  ENOENT: 'its file system does not accept new directories (not a regular file system)',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is exhausted',
 };
 
-/** Creates the run directory, or says in one line why it cannot be one (exit 2). */
+/** Creates the run directory, or says in one line why it cannot be one (exit 2), naming the directory that refused. */
 export async function makeRunDir(runDir: string): Promise<void> {
   try {
-    await mkdir(runDir, { recursive: true });
+    await makeDirectory(runDir);
   } catch (error) {
     const problem = MKDIR_PROBLEMS[String((error as { code?: unknown }).code)];
     if (!problem) throw error;
-    throw new UserInputError(`run directory ${runDir}: ${problem}; choose another --run-dir`, { cause: error });
+    const at = (error as { path?: unknown }).path;
+    const where = typeof at === 'string' && at !== runDir ? ` (at ${at})` : '';
+    throw new UserInputError(`run directory ${runDir}: ${problem}${where}; choose another --run-dir`, { cause: error });
   }
 }
 
@@ -254,20 +266,35 @@ export async function withRunSession<T>(
   const interrupt = interruptSignal((name) =>
     progress.log(`${name}: stopping at the next step with a checkpoint (${name === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit now)`),
   );
+  let log: RunLogFile | undefined;
   const follow = async <E extends ReportedEvent>(events: AsyncIterable<E>, onEvent?: (event: E) => Promise<void> | void) => {
     let done: DoneReport | undefined;
-    for await (const event of events) {
-      reporter.handle(event);
-      if (onEvent) await onEvent(event);
-      if (event.type === 'done') done = event as DoneReport;
+    const position = new RunPosition();
+    try {
+      for await (const event of events) {
+        position.see(event);
+        if (event.type === 'start' && !log) log = startRunLog(ctx, progress, (event as Extract<ReportedEvent, { type: 'start' }>).runDir);
+        reporter.handle(event);
+        if (onEvent) await onEvent(event);
+        if (event.type === 'done') done = event as DoneReport;
+      }
+    } catch (error) {
+      // A full disk mid-run: the error line says the step reached and the checkpoint to resume from.
+      throw position.explain(error);
     }
     return done;
   };
   try {
     return await body({ signal: interrupt.signal, stoppedBy: interrupt.stoppedBy, follow });
+  } catch (error) {
+    progress.finish();
+    // The error line the command prints, in the run's log too.
+    log?.write(formatError(error, false).text.split('\n')[0]! + '\n');
+    throw error;
   } finally {
     interrupt.dispose();
     progress.finish();
+    log?.close();
     model.dispose();
   }
 }

@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, statSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { UserInputError } from '@autodeeplab/core';
 
 export function isDir(path: string): boolean {
@@ -30,8 +31,54 @@ export function requireDir(dataset: string, path: string, layout: string): void 
   if (!isDir(path)) throw layoutError(dataset, `the directory ${path}`, layout, path);
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A file name's bytes as text to print: valid UTF-8 as it is, other bytes (Linux allows any) and
+ * control characters as `\xNN`, so that a message names the real file and cannot drive the terminal.
+ */
+export function printableFileName(bytes: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  while (i < bytes.length) {
+    const lead = bytes[i]!;
+    const length = lead < 0x80 ? 1 : lead >= 0xc2 && lead < 0xe0 ? 2 : lead >= 0xe0 && lead < 0xf0 ? 3 : lead >= 0xf0 && lead < 0xf5 ? 4 : 0;
+    let char: string | undefined;
+    if (length > 0 && i + length <= bytes.length) {
+      try {
+        char = strictUtf8.decode(bytes.subarray(i, i + length));
+      } catch {
+        char = undefined;
+      }
+    }
+    const code = char?.codePointAt(0);
+    if (char === undefined || code === undefined || code < 0x20 || (code >= 0x7f && code <= 0x9f)) {
+      out += `\\x${lead.toString(16).padStart(2, '0')}`;
+      i++;
+    } else {
+      out += char;
+      i += length;
+    }
+  }
+  return out;
+}
+
+/**
+ * The names in `dir`, sorted. A name that is not valid UTF-8 cannot be opened by the name Node gives
+ * it (its odd bytes become U+FFFD), so it is refused here, named with those bytes escaped.
+ */
 export function sortedEntries(dir: string): string[] {
-  return readdirSync(dir).sort();
+  const names: string[] = [];
+  for (const bytes of readdirSync(dir, { encoding: 'buffer' })) {
+    const name = bytes.toString('utf8');
+    if (!Buffer.from(name, 'utf8').equals(bytes)) {
+      throw new UserInputError(
+        `${join(dir, printableFileName(bytes))}: the file name is not valid UTF-8, so it cannot be read by name; rename it (e.g. with convmv or rename)`,
+      );
+    }
+    names.push(name);
+  }
+  return names.sort();
 }
 
 /** Ids from a split list: one per line; blank lines and # comments skipped; "a/b/id.jpg x.png" → "id". */

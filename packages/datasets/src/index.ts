@@ -47,6 +47,7 @@ export {
   IMAGENET_STD,
   applyTransform,
   planTransform,
+  transformedSizeRange,
   resample,
   sourceRegion,
   type SourceFrame,
@@ -59,3 +60,4 @@ export { searchSplit, type SearchSplit } from './split.js';
 export { batches, BatchStream, type Batch, type BatchOptions, type BatchEvent } from './batcher.js';
 export { datasetBatchSource, type DatasetBatchSource, type DatasetSourceOptions } from './batch-source.js';
 export { mixSeed } from './seed.js';
+export { printableFileName, sortedEntries } from './fs-util.js';

@@ -57,6 +57,23 @@ export interface TransformedSample {
   params: TransformParams;
 }
 
+/**
+ * The smallest and the largest [height, width] a transform makes of a height×width image (the
+ * network's input size): the crop when there is one, else the resized image at the scale range's ends.
+ */
+export function transformedSizeRange(height: number, width: number, config: ParsedTransform): { min: [number, number]; max: [number, number] } {
+  if (config.crop) return { min: [...config.crop], max: [...config.crop] };
+  let h = height;
+  let w = width;
+  if (Array.isArray(config.resize)) [h, w] = config.resize;
+  else if (typeof config.resize === 'number') {
+    h = Math.max(1, Math.round(height * config.resize));
+    w = Math.max(1, Math.round(width * config.resize));
+  }
+  const at = (s: number): [number, number] => [Math.max(1, Math.round(h * s)), Math.max(1, Math.round(w * s))];
+  return config.scale ? { min: at(config.scale[0]), max: at(config.scale[1]) } : { min: [h, w], max: [h, w] };
+}
+
 /** Draws the random parameters (in a fixed order: scale, crop offsets, flip). */
 export function planTransform(height: number, width: number, config: ParsedTransform, rng: Rng): TransformParams {
   let h = height;
