@@ -119,3 +119,22 @@ describe('limits', () => {
     expect(minimumInputSide(8)).toBe(9);
   });
 });
+
+describe('predict refuses an image the backend cannot hold, from its header, before decoding it', () => {
+  it('an 8000×8000 image: exit 2 naming it, with the limit', async () => {
+    const { buildNetwork, saveNetwork } = await import('@autodeeplab/model');
+    const { initBackend } = await import('@autodeeplab/core');
+    await initBackend({ backend: 'cpu' });
+    const dir = mkdtempSync(join(tmpdir(), 'adl-cli-'));
+    const network = buildNetwork(builtinGenotype('paper'), { filterMultiplier: 2, numClasses: 3, seed: 1 });
+    await saveNetwork(join(dir, 'network'), network, { preprocessing: { mean: [0, 0, 0], std: [1, 1, 1] } });
+    network.dispose();
+    const image = join(dir, 'street.png');
+    writeFileSync(image, encodeRgbPng(new Uint8Array(8000 * 8000 * 3), 8000, 8000));
+    const started = performance.now();
+    const r = await runCaptured(['predict', join(dir, 'network'), image, '--out', join(dir, 'out'), '--backend', 'wasm']);
+    expect(r.code).toBe(EXIT_USAGE);
+    expect(r.stderr).toMatch(/street\.png \(8000×8000\): segmenting it needs at least [\d.]+ GiB, more than the wasm backend's 4 GiB heap/);
+    expect(performance.now() - started).toBeLessThan(20_000);
+  });
+});

@@ -164,9 +164,10 @@ export function networkFloorBytes(
   at: { parameters: number; batch: number; height: number; width: number; training: boolean },
 ): number {
   const { batch, height, width } = at;
-  const outputs = planNetwork(genotype, network).cells.map(
-    (cell) => batch * sizeAtScale(height, cell.scale) * sizeAtScale(width, cell.scale) * cell.outChannels,
-  );
+  const at2 = (scale: number, channels: number) => batch * sizeAtScale(height, scale) * sizeAtScale(width, scale) * channels;
+  // The stem's three convs (1/2, 1/2, 1/4: at full width the largest tensors of a forward), then the cells.
+  const [s1, s2, s3] = network.stemFilters;
+  const outputs = [at2(2, s1!), at2(2, s2!), at2(4, s3!), ...planNetwork(genotype, network).cells.map((cell) => at2(cell.scale, cell.outChannels))];
   const cells = at.training ? outputs.reduce((a, b) => a + b, 0) : Math.max(0, ...outputs.map((v, i) => v + (outputs[i - 1] ?? 0)));
   return 4 * ((at.training ? 2 : 1) * at.parameters + batch * height * width * (3 + network.numClasses) + cells);
 }

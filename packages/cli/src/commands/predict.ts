@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
@@ -32,7 +32,9 @@ export async function listImages(inputs: readonly string[]): Promise<string[]> {
     const info = await stat(input).catch(() => undefined);
     if (!info) throw new UserInputError(`${input}: no such file or folder`);
     if (info.isDirectory()) {
-      const found = (await readdir(input)).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase())).sort();
+      // By bytes: a name that is not UTF-8 is refused with its bytes shown, not mangled.
+      const { sortedEntries } = await import('@autodeeplab/datasets');
+      const found = sortedEntries(input).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase()));
       if (found.length === 0) throw new UserInputError(`${input}: no images in this folder (looked for ${[...IMAGE_EXTENSIONS].join(', ')})`);
       files.push(...found.map((f) => join(input, f)));
     } else files.push(input);
@@ -71,7 +73,9 @@ export async function runPredict(ctx: CommandContext, networkPath: string, input
   const files = await listImages(inputs);
   await setupBackend(ctx, options);
   const { loadNetwork } = await import('@autodeeplab/model');
-  const { decodeImage, encodeIndexedPng, encodeRgbPng, vocColormap, CITYSCAPES_CLASSES, CITYSCAPES_PALETTE } = await import('@autodeeplab/datasets');
+  const { assertImageFits } = await import('../run-limits.js');
+  const { decodeImage, encodeIndexedPng, encodeRgbPng, inspectImage, vocColormap, CITYSCAPES_CLASSES, CITYSCAPES_PALETTE } =
+    await import('@autodeeplab/datasets');
   const loaded = await loadNetwork(networkDir);
   const { network, preprocessing } = loaded;
   network.eval();
@@ -86,6 +90,9 @@ export async function runPredict(ctx: CommandContext, networkPath: string, input
   const used = new Set<string>();
   try {
     for (const [i, file] of files.entries()) {
+      // From the header, before decoding: an image too large for the backend is refused with the limit.
+      const header = await inspectImage(file);
+      assertImageFits({ genotype: loaded.genotype, config: loaded.config, parameters: network.parameterCount() }, { ...header, source: file });
       const image = await decodeImage(file);
       const { height, width } = image;
       const mask = tf.tidy(() => {
