@@ -1,10 +1,19 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { FileWriteError } from '@autodeeplab/core';
 import { metricsPath } from './run-dir.js';
 
-/** Appends one JSON line with a single write (O_APPEND), so a kill leaves whole lines behind. */
+/**
+ * Appends one JSON line with a single write (O_APPEND), so a kill leaves whole lines behind. A
+ * failed write (a full disk) names the file.
+ */
 export async function appendJsonLine(path: string, value: unknown): Promise<void> {
-  await appendFile(path, `${JSON.stringify(value, (_key, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}\n`);
+  const line = `${JSON.stringify(value, (_key, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}\n`;
+  try {
+    await appendFile(path, line);
+  } catch (error) {
+    throw new FileWriteError(path, error);
+  }
 }
 
 /** Passes events through unchanged while writing each one as a line of `path`. */
