@@ -23,7 +23,7 @@ beforeAll(async () => {
   for (const name of PACKAGES) {
     const packed = await spawnCollect('npm', ['pack', '--pack-destination', root, '--json'], { cwd: join(REPO, 'packages', name) });
     expect(packed.code, packed.stderr).toBe(0);
-    const [{ filename, files }] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
+    const { filename, files } = (JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[])[0]!;
     expect(
       files.map((f) => f.path),
       `${name} ships its LICENSE`,

@@ -144,9 +144,7 @@ function printReport(ctx: CommandContext, report: DoctorReport): void {
       ...report.backends.map((b) => [
         b.backend,
         b.available ? 'available' : 'unavailable',
-        b.available
-          ? `${b.provider}${b.adapter ? ` on ${describeAdapter(b.adapter)}` : b.gpu ? ' (GPU build)' : ''}${b.reason ? ` — ${b.reason}` : ''}`
-          : (b.reason ?? ''),
+        b.available ? `${b.provider}${providerNote(b)}${b.reason ? ` — ${b.reason}` : ''}` : (b.reason ?? ''),
       ]),
     ]).trimEnd(),
   );
