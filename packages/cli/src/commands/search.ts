@@ -97,6 +97,7 @@ function printSearchSummary(ctx: CommandContext, s: SearchSummary): void {
   if (s.genotype) out(`  genotype:    ${s.genotype}`);
   out(`  per epoch:   ${s.genotypes}`);
   out(`  metrics:     ${s.metrics}`);
+  out(`  report:      autodeeplab report ${s.runDir}  (writes ${s.runDir}/report.html)`);
   if (s.checkpoint) out(`  checkpoint:  ${s.checkpoint}`);
   for (const [name, path] of Object.entries(s.plots)) out(`  plot:        ${path} (${name})`);
   if (s.interrupted) out(`continue with: autodeeplab search --resume ${s.runDir}`);

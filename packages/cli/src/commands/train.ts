@@ -96,6 +96,7 @@ function printTrainSummary(ctx: CommandContext, s: TrainSummary): void {
   out(`  config:   ${s.config}`);
   out(`  network:  ${s.network}`);
   out(`  metrics:  ${s.metrics}`);
+  out(`  report:   autodeeplab report ${s.runDir}  (writes ${s.runDir}/report.html)`);
   out(s.interrupted ? `continue with: autodeeplab train --resume ${s.runDir}` : `evaluate with: autodeeplab eval ${s.runDir}`);
 }
 
