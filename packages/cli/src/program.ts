@@ -8,6 +8,10 @@ import { registerTrain } from './commands/train.js';
 import { registerEval } from './commands/eval.js';
 import { registerPredict } from './commands/predict.js';
 import { registerDemo } from './commands/demo.js';
+import { registerTrials } from './commands/trials.js';
+import { registerWorker } from './commands/worker.js';
+import { registerReport } from './commands/report.js';
+import { registerExport } from './commands/export.js';
 import { examples } from './options.js';
 import { CLI_VERSION } from './version.js';
 import { loadPlugins, resolvePlugin } from './plugins.js';
@@ -55,5 +59,9 @@ export function buildProgram(ctx: CommandContext): Command {
   registerInfo(program, ctx);
   registerDoctor(program, ctx);
   registerDemo(program, ctx);
+  registerTrials(program, ctx);
+  registerWorker(program, ctx);
+  registerReport(program, ctx);
+  registerExport(program, ctx);
   return program;
 }
