@@ -1,3 +1,4 @@
+import { printableFileName } from '@autodeeplab/core';
 /** Human formatting of counts, sizes and durations for tables and progress lines. */
 
 /** 10150000 → "10.15M", 333250000000 → "333.25B". */
@@ -69,26 +70,10 @@ export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * A path given as bytes (a file name that is not valid UTF-8: Linux allows any bytes) as text to
- * print: valid UTF-8 kept, every other byte as `\xNN`, then `printable`.
+ * print: valid UTF-8 kept, other bytes and control characters as `\xNN`.
  */
 export function printableBytes(bytes: Uint8Array): string {
-  let out = '';
-  let i = 0;
-  while (i < bytes.length) {
-    const lead = bytes[i]!;
-    const length = lead < 0x80 ? 1 : lead >= 0xc2 && lead < 0xe0 ? 2 : lead >= 0xe0 && lead < 0xf0 ? 3 : lead >= 0xf0 && lead < 0xf5 ? 4 : 0;
-    let char: string | undefined;
-    try {
-      char = length > 0 && i + length <= bytes.length ? strictUtf8.decode(bytes.subarray(i, i + length)) : undefined;
-    } catch {
-      char = undefined;
-    }
-    out += char ?? `\\x${lead.toString(16).padStart(2, '0')}`;
-    i += char === undefined ? 1 : length;
-  }
-  return printable(out);
+  return printable(printableFileName(bytes));
 }

@@ -9,6 +9,7 @@ export * from './values.js';
 export * from './checkpoint.js';
 export * from './validate.js';
 export * from './shared-state.js';
+export * from './printable.js';
 export {
   registerMissingKernels,
   missingKernelsRegistered,

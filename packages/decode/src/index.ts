@@ -5,7 +5,7 @@ export { decode, type ArchitectureSource, type DecodableConfig, type DecodeOptio
 export { readGenotype, writeGenotype, loadGenotype, parseGenotype, genotypeOps, validateGenotypeOps } from '@autodeeplab/genotype';
 export type { MatrixLike, VectorLike } from './numeric.js';
 export { plotTrellis, type TrellisPlotOptions } from './plots/trellis.js';
-export { plotCell, type CellPlotOptions } from './plots/cell.js';
+export { cellPlotSpec, plotCell, type CellPlotOptions } from './plots/cell.js';
 export { plotAlphaHeatmap, type AlphaPlotOptions } from './plots/alpha.js';
 export { svgToPng, renderVegaLite, PLOT_FONT, type PngOptions } from './plots/render.js';
 export { writePlots, type WritePlotsInput, type WrittenPlots } from './plots/write.js';

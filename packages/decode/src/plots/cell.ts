@@ -183,5 +183,10 @@ function cellSpec({ nodes, lines, arrows, labels, concat, concatArrows, width, h
  * collide; dashed arcs below the line feed every block into the output (their concatenation).
  */
 export async function plotCell(cell: readonly Block[], options: CellPlotOptions = {}): Promise<string> {
-  return renderVegaLite(cellSpec(layoutCell(cell), options.title ?? 'Decoded cell'));
+  return renderVegaLite(cellPlotSpec(cell, options));
+}
+
+/** The vega-lite spec `plotCell` renders, for a page that renders it itself (the run report). */
+export function cellPlotSpec(cell: readonly Block[], options: CellPlotOptions = {}): TopLevelSpec {
+  return cellSpec(layoutCell(cell), options.title ?? 'Decoded cell');
 }
