@@ -33,7 +33,20 @@ describe('CLI plugins', () => {
 
   it('searches, decodes, trains and predicts with a plugin op; a resumed search loads it from its config', async () => {
     const searchRun = join(dir, 'search');
-    const tiny = ['--layers', '2', '--filter-multiplier', '2', '--epochs', '2', '--arch-start-epoch', '1', '--set', 'searchSpace.ops=[conv_1x1]'];
+    const tiny = [
+      '--layers',
+      '2',
+      '--filter-multiplier',
+      '2',
+      '--epochs',
+      '2',
+      '--arch-start-epoch',
+      '1',
+      '--set',
+      'searchSpace.ops=[conv_1x1]',
+      '--set',
+      'searchSpace.scales=[4, 8]',
+    ];
     const s = await builtCli(['search', '--plugin', PLUGIN, ...TINY_DATA, ...tiny, '--run-dir', searchRun, '--json']);
     expect(s.code, s.stderr).toBe(0);
     const genotype = JSON.parse(await readFile(join(searchRun, 'genotype.json'), 'utf8')) as { cell: { op: string }[][] };
