@@ -87,6 +87,8 @@ const lastValidation = (runDir: string) =>
     .map((l) => JSON.parse(l) as { mIoU: number })
     .at(-1)!.mIoU;
 
+const SEEDS = [0, 1, 2, 3, 4, 5];
+
 let redis: LocalRedis | undefined;
 const workers: Worker[] = [];
 afterEach(async () => {
@@ -96,28 +98,29 @@ afterEach(async () => {
 });
 
 describe('autodeeplab trials and worker on a real redis-server', () => {
-  it('three workers run four trials, each once, each equal to the same search run alone', async () => {
+  it('three workers run six trials, each once, each equal to the same search run alone', async () => {
     redis = await startRedisServer();
     const dir = await mkdtemp(join(tmpdir(), 'adl-trials-'));
     const config = await searchConfig(dir);
     const store = join(dir, 'store');
-    const start = await runCaptured(['trials', 'start', '--config', config, '--seeds', '4', '--redis', redis.url, '--store', store]);
+    const start = await runCaptured(['trials', 'start', '--config', config, '--seeds', '6', '--redis', redis.url, '--store', store]);
     expect(start.code, start.stderr).toBe(0);
-    expect(start.stdout).toContain('enqueued 4 trial(s)');
+    expect(start.stdout).toContain('enqueued 6 trial(s)');
     workers.push(...[1, 2, 3].map(() => startWorker(redis!.url, store)));
-    await until(async () => (await status(redis!.url)).filter((t) => t.state === 'completed').length === 4, 'four completed trials');
+    await until(async () => (await status(redis!.url)).filter((t) => t.state === 'completed').length === 6, 'six completed trials');
     const rows = await status(redis.url);
     const plot = await runCaptured(['trials', 'status', '--redis', redis.url, '--plot', join(dir, 'fig4.png')]);
     expect(plot.code, plot.stderr).toBe(0);
     expect(readFileSync(join(dir, 'fig4.png')).subarray(1, 4).toString()).toBe('PNG');
-    expect(rows.map((r) => r.history.length)).toEqual([2, 2, 2, 2]);
-    expect(rows.map((r) => [r.id, r.state, r.starts, r.epoch, r.epochs])).toEqual([0, 1, 2, 3].map((s) => [`seed-${s}`, 'completed', 1, 2, 2]));
+    expect(rows.map((r) => r.history.length)).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(rows.map((r) => [r.id, r.state, r.starts, r.epoch, r.epochs])).toEqual(SEEDS.map((s) => [`seed-${s}`, 'completed', 1, 2, 2]));
     for (const w of workers) w.child.kill('SIGTERM');
     for (const w of workers) expect(await w.exited, w.stderr()).toBe(143);
     const log = workers.map((w) => w.stderr()).join('');
-    for (const seed of [0, 1, 2, 3]) expect(log.split(`trial seed-${seed}: starting`).length - 1).toBe(1);
+    for (const seed of SEEDS) expect(log.split(`trial seed-${seed}: starting`).length - 1).toBe(1);
 
-    for (const seed of [0, 3]) {
+    // Every trial against the same seed searched alone, one after another in this process.
+    for (const seed of SEEDS) {
       const alone = await plainSearch(config, seed, join(dir, `alone-${seed}`));
       expect(await architecture(join(store, `seed-${seed}`))).toEqual(alone.genotype);
       expect(lastValidation(join(store, `seed-${seed}`))).toBe(alone.mIoU);
