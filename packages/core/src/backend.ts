@@ -129,19 +129,22 @@ function webGpuOptions(given: WebGpuOptions | undefined, env: Record<string, str
   };
 }
 
+/** `value` if it is one of `choices`, else a user error naming `source`, the choices and the value. */
+function parseChoice<T extends string>(value: string, choices: readonly T[], source: string): T {
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new UserInputError(`${source}: expected one of ${choices.join(', ')}; found '${value}'`);
+}
+
 export function parseDawnBackend(value: string, source: string): DawnBackend {
-  if ((DAWN_BACKENDS as readonly string[]).includes(value)) return value as DawnBackend;
-  throw new UserInputError(`${source}: expected one of ${DAWN_BACKENDS.join(', ')}; found '${value}'`);
+  return parseChoice(value, DAWN_BACKENDS, source);
 }
 
 export function parseAdapterKind(value: string, source: string): AdapterKind {
-  if ((ADAPTER_KINDS as readonly string[]).includes(value)) return value as AdapterKind;
-  throw new UserInputError(`${source}: expected one of ${ADAPTER_KINDS.join(', ')}; found '${value}'`);
+  return parseChoice(value, ADAPTER_KINDS, source);
 }
 
 export function parseBackendName(value: string, source: string): BackendName | 'auto' {
-  if (value === 'auto' || (BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName | 'auto';
-  throw new UserInputError(`${source}: expected one of auto, ${BACKEND_NAMES.join(', ')}; found '${value}'`);
+  return parseChoice<BackendName | 'auto'>(value, ['auto', ...BACKEND_NAMES], source);
 }
 
 let current: BackendInfo | undefined;

@@ -33,19 +33,22 @@ const GRADIENTS: readonly GradConfig[] = [...CONV_GRADIENTS, MAX_POOL_GRADIENT, 
  * call. Registrations are replaced by unregister + register, which tfjs does not warn about.
  */
 export function registerMissingKernels(): void {
-  // Only once tfjs-backend-wasm has registered its kernels: registering ours first would make its
-  // own registration (at import) warn and override them.
-  if (tf.getKernel('Conv2D', 'wasm') != null) {
-    rememberOriginalKernels(WASM_KERNELS);
-    for (const config of WASM_KERNELS) installKernel(config);
-  }
-  if (tf.getKernel('Conv2D', 'webgpu') != null) {
-    rememberOriginalKernels(WEBGPU_KERNELS);
-    for (const config of WEBGPU_KERNELS) installKernel(config);
-  }
+  replaceBackendKernels('wasm', WASM_KERNELS);
+  replaceBackendKernels('webgpu', WEBGPU_KERNELS);
   // Kernel names of our own: no backend registers them, so they can be installed at any time.
   for (const config of [...FUSED_KERNELS, ...WEBGPU_FUSED_KERNELS]) installKernel(config);
   for (const config of GRADIENTS) installGradient(config);
+}
+
+/**
+ * Replaces a backend's own kernels with ours, keeping the originals as fallbacks. Only once the
+ * backend package has registered its kernels: registering ours first would make its own registration
+ * (at import) warn and override them.
+ */
+function replaceBackendKernels(backendName: string, configs: readonly KernelConfig[]): void {
+  if (tf.getKernel('Conv2D', backendName) == null) return;
+  rememberOriginalKernels(configs);
+  for (const config of configs) installKernel(config);
 }
 
 function installKernel(config: KernelConfig): void {

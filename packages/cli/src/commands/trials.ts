@@ -5,7 +5,9 @@ import { UserInputError } from '@autodeeplab/core';
 import type { TrialStatus } from '@autodeeplab/trials';
 import { parse as parseYaml } from 'yaml';
 import type { CommandContext } from '../context.js';
+import { formatTable } from '../format.js';
 import { printJson, printLine } from '../io.js';
+import { percent } from '../reporter.js';
 import { addCommonOptions, collect, examples, parseInteger, type CommonOptions } from '../options.js';
 import { runPlugins } from '../plugins.js';
 import { loadRawRunConfig } from '../run-common.js';
@@ -126,8 +128,6 @@ function registerStart(trials: Command, ctx: CommandContext): void {
   });
 }
 
-const percent = (value: number | null) => (value === null ? '-' : `${(100 * value).toFixed(2)}%`);
-
 function registerStatus(trials: Command, ctx: CommandContext): void {
   const command = trials
     .command('status')
@@ -140,17 +140,15 @@ function registerStatus(trials: Command, ctx: CommandContext): void {
     if (options.plot) await writeTrialPlot(options.plot, rows);
     if (options.json) return printJson(ctx.io, rows);
     if (rows.length === 0) return printLine(ctx.io, 'no trials in the queue (enqueue some with autodeeplab trials start)');
-    const table = rows.map((r) => [r.id, r.state, `${r.epoch}/${r.epochs || '?'}`, percent(r.mIoU), r.worker ?? '-', String(Math.max(0, r.starts - 1))]);
-    const header = ['TRIAL', 'STATE', 'EPOCH', 'VAL mIoU', 'WORKER', 'RESTARTS'];
-    const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-    for (const row of [header, ...table])
-      printLine(
-        ctx.io,
-        row
-          .map((cell, i) => cell.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd(),
-      );
+    const table = rows.map((r) => [
+      r.id,
+      r.state,
+      `${r.epoch}/${r.epochs || '?'}`,
+      r.mIoU === null ? '-' : percent(r.mIoU),
+      r.worker ?? '-',
+      String(Math.max(0, r.starts - 1)),
+    ]);
+    printLine(ctx.io, formatTable([['TRIAL', 'STATE', 'EPOCH', 'VAL mIoU', 'WORKER', 'RESTARTS'], ...table]).trimEnd());
     for (const r of rows.filter((row) => row.failedReason)) printLine(ctx.io, `${r.id} failed: ${r.failedReason}`);
     if (options.plot) printLine(ctx.io, `plot: ${options.plot}`);
   });
