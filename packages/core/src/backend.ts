@@ -3,6 +3,7 @@ import { UserInputError } from './errors.js';
 import {
   ADAPTER_KINDS,
   DAWN_BACKENDS,
+  NoAdapterError,
   noAdapterHint,
   registerMissingKernels,
   registerWebGpuBackend,
@@ -103,7 +104,7 @@ const CANDIDATES: Candidate[] = [
 ];
 
 function describeFailure(error: unknown): string {
-  if (error instanceof Error && error.name === 'NoAdapterError') return `${error.message}. ${noAdapterHint()}`;
+  if (error instanceof NoAdapterError) return `${error.message}. ${noAdapterHint()}`;
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
   // Node says "Cannot find package"; bundlers and test runners say "Could not resolve".

@@ -1,5 +1,6 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { runOriginalKernel } from '../replaced-kernels.js';
+import { webGpuRunner } from './fused/program.js';
 
 /**
  * AddN on webgpu in groups the device can bind. tfjs-backend-webgpu 4.22 binds every input and the
@@ -8,12 +9,8 @@ import { runOriginalKernel } from '../replaced-kernels.js';
  * validation and yields garbage. Sums of groups are summed again until one group remains.
  */
 
-interface DeviceLimits {
-  device: { limits: { maxStorageBuffersPerShaderStage: number } };
-}
-
 const addN: KernelFunc = (args) => {
-  const backend = args.backend as unknown as DeviceLimits & { disposeData(dataId: unknown): void };
+  const backend = webGpuRunner(args.backend);
   const group = backend.device.limits.maxStorageBuffersPerShaderStage - 1;
   let inputs = args.inputs as unknown as TensorInfo[];
   const partials: TensorInfo[] = [];
