@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { UserInputError } from '@autodeeplab/core';
 import { METRICS_FILE } from '@autodeeplab/optim';
 import { readMetricsEvents } from './metrics-follower.js';
+import { compareTrialIds } from './plan.js';
 import { listTrials, type TrialStatus } from './status.js';
 
 /** A completed trial's standing under the rule. */
@@ -17,6 +18,11 @@ export interface RankedTrial {
 
 /** The rule `best` applies, in words (for the output and the docs). */
 export const BEST_RULE = 'highest validation mIoU at the last search epoch (ties: the lower trial id)';
+
+/** Orders trials by `BEST_RULE`, best first. */
+export function compareByBestRule(a: { id: string; mIoU: number }, b: { id: string; mIoU: number }): number {
+  return b.mIoU - a.mIoU || compareTrialIds(a.id, b.id);
+}
 
 /** The validation mIoU of the run's last epoch, read from its metrics.jsonl (the record); undefined if it has none. */
 export async function lastEpochMIoU(runDir: string): Promise<{ mIoU: number; epochs: number } | undefined> {
@@ -38,7 +44,7 @@ export async function rankTrials(options: { redis: string; store: string }): Pro
     if (last) ranked.push({ id: trial.id, seed: trial.seed, point: trial.point, runDir, ...last });
     else unranked.push(trial);
   }
-  ranked.sort((a, b) => b.mIoU - a.mIoU || a.id.localeCompare(b.id, 'en', { numeric: true }));
+  ranked.sort(compareByBestRule);
   return { ranked, unranked };
 }
 

@@ -1,10 +1,10 @@
 export { TRIALS_QUEUE, assertRedisReachable, displayRedisUrl } from './redis.js';
-export { planTrials, type SweepAxis, type TrialPoint } from './plan.js';
+export { compareTrialIds, parseTrialId, planTrials, type SweepAxis, type TrialPoint } from './plan.js';
 export type { TrialJobData, TrialProgress, TrialResult } from './job.js';
 export { enqueueTrials, type EnqueueOptions, type EnqueueReport } from './queue.js';
 export { runWorker, type RunTrial, type TrialOutcome, type TrialWorker, type WorkerEvent, type WorkerOptions } from './worker.js';
 export { listTrials, type TrialState, type TrialStatus } from './status.js';
-export { BEST_RULE, bestTrial, lastEpochMIoU, rankTrials, type RankedTrial } from './best.js';
+export { BEST_RULE, bestTrial, compareByBestRule, lastEpochMIoU, rankTrials, type RankedTrial } from './best.js';
 export { assertWritableStore } from './store.js';
 export { MetricsFollower } from './metrics-follower.js';
 export { startRedisServer, type LocalRedis } from './testing/redis-server.js';

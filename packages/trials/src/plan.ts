@@ -23,6 +23,37 @@ function idPart(value: unknown): string {
   return text.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '') || 'x';
 }
 
+/** The trial id of a seed at a sweep point: `seed-3`, `seed-3_search.weightLr-0.01`. */
+function trialId(seed: number, point: Record<string, unknown>): string {
+  return (
+    `seed-${seed}` +
+    Object.entries(point)
+      .map(([key, value]) => `_${key}-${idPart(value)}`)
+      .join('')
+  );
+}
+
+/**
+ * The seed and swept fields an id names (the inverse of `trialId` up to the values, which an id shortens
+ * to letters and digits: read them from the run's config); null for an id `planTrials` does not make.
+ */
+export function parseTrialId(id: string): { seed: number; fields: { key: string; idValue: string }[] } | null {
+  const match = /^seed-(\d+)((?:_[^_]+)*)$/.exec(id);
+  if (!match) return null;
+  const fields: { key: string; idValue: string }[] = [];
+  for (const part of match[2]!.split('_').slice(1)) {
+    const dash = part.indexOf('-');
+    if (dash <= 0) return null;
+    fields.push({ key: part.slice(0, dash), idValue: part.slice(dash + 1) });
+  }
+  return { seed: Number(match[1]), fields };
+}
+
+/** Trial ids in numeric order: seed-2 before seed-10. */
+export function compareTrialIds(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
 /**
  * The trials of a study: every seed `firstSeed … firstSeed + seeds − 1` at every point of the sweep's
  * grid (the product of its axes). Ids are stable (`seed-3`, `seed-3_search.weightLr-0.01`), so that
@@ -43,10 +74,7 @@ export function planTrials(options: { seeds: number; firstSeed?: number; sweep?:
   for (const axis of sweep) points = points.flatMap((point) => axis.values.map((value) => ({ ...point, [axis.key]: value })));
   const trials: TrialPoint[] = [];
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
-    for (const point of points) {
-      const suffix = Object.entries(point).map(([key, value]) => `_${key}-${idPart(value)}`);
-      trials.push({ id: `seed-${seed}${suffix.join('')}`, seed, point });
-    }
+    for (const point of points) trials.push({ id: trialId(seed, point), seed, point });
   }
   const ids = new Set(trials.map((t) => t.id));
   if (ids.size !== trials.length)

@@ -1,6 +1,7 @@
 import { Queue, type Job, type JobType } from 'bullmq';
 import type { TrialJobData, TrialProgress, TrialResult } from './job.js';
 import { assertRedisReachable, queueConnection, TRIALS_QUEUE } from './redis.js';
+import { compareTrialIds } from './plan.js';
 
 /** The states a trial's job can be in, in the order `trials status` lists them. */
 const STATES = ['active', 'waiting', 'prioritized', 'delayed', 'paused', 'waiting-children', 'completed', 'failed'] as const satisfies readonly JobType[];
@@ -68,7 +69,7 @@ export async function listTrials(options: { redis: string }): Promise<TrialStatu
       const jobs = (await queue.getJobs([state], 0, -1, true)) as Job<TrialJobData, TrialResult>[];
       for (const job of jobs) if (job?.data?.id) rows.push(statusOf(job, state));
     }
-    return rows.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+    return rows.sort((a, b) => compareTrialIds(a.id, b.id));
   } finally {
     await queue.close();
     connection.disconnect();

@@ -29,12 +29,12 @@ export function jsonForScript(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
-const percent = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(2)}%`);
+export const percent = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(2)}%`);
 const fixed = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(4));
 /** A number as a data attribute: String(x) reads back to the same double. */
-const dataValue = (x: number | null | undefined) => (x === null || x === undefined ? '' : ` data-value="${String(x)}"`);
+export const dataValue = (x: number | null | undefined) => (x === null || x === undefined ? '' : ` data-value="${String(x)}"`);
 
-function statusText(status: RunStatus): string {
+export function statusText(status: RunStatus): string {
   if (status.state === 'failed') return `failed: ${status.message}`;
   if (status.state === 'running') return 'running (or stopped without a final event; --resume continues it)';
   return status.state;
@@ -85,7 +85,7 @@ ${rows.join('\n')}
 </table>`;
 }
 
-function chartBlock(chart: ReportChart | undefined): string {
+export function chartBlock(chart: ReportChart | undefined): string {
   if (!chart) return '';
   return `<figure><figcaption><b>${escapeHtml(chart.title)}</b> — ${escapeHtml(chart.caption)}</figcaption><div class="chart" id="${chart.id}"></div></figure>`;
 }
@@ -118,19 +118,41 @@ td[data-metric], td:nth-child(3) { font-variant-numeric: tabular-nums; }
 #architecture-history tr.selected { background: #fde8e8; } .cell-text { max-width: 520px; font-size: 12px; color: #444; }
 .slider input { width: 320px; vertical-align: middle; margin: 0 1em; } .hint { color: #777; font-size: 12px; }
 pre { background: #f6f6f6; padding: 0.8em; overflow: auto; max-height: 480px; font-size: 12px; }
+#trials tr.best { background: #e8f4e8; } .best-mark { color: #2a7d2a; font-weight: bold; }
 #tooltip { position: fixed; z-index: 10; background: rgba(255,255,255,0.96); border: 1px solid #bbb; border-radius: 4px; padding: 4px 8px; font-size: 12px; pointer-events: none; box-shadow: 0 1px 4px rgba(0,0,0,0.15); }
 `;
 
-/** The whole report as one HTML file: styles, vega, vega-lite, the page script and the data all inline. */
+/** What every report page has around its body: the styles, vega and vega-lite, the data island and the page script. */
+export interface HtmlDocument {
+  title: string;
+  /** Attributes of <body>, already escaped (e.g. ` data-kind="search"`). */
+  bodyAttributes: string;
+  body: string;
+  pageData: PageData;
+  scripts: VegaScripts;
+}
+
+/** One self-contained HTML file: styles, vega, vega-lite, the page script and the data all inline. */
+export function htmlDocument(page: HtmlDocument): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(page.title)}</title><style>${STYLE}</style></head>
+<body${page.bodyAttributes}>
+${page.body}
+<div id="tooltip" hidden></div>
+<script>${scriptSafe(page.scripts.vega)}</script>
+<script>${scriptSafe(page.scripts.vegaLite)}</script>
+<script type="application/json" id="report-data">${jsonForScript(page.pageData)}</script>
+<script>${PAGE_SCRIPT}</script>
+</body></html>
+`;
+}
+
+/** The report of one run as a whole HTML file. */
 export function reportPage(data: ReportData, charts: ReportChart[], pageData: PageData, scripts: VegaScripts, generatedAt: string): string {
   const byId = new Map(charts.map((c) => [c.id, c]));
   const h = data.history;
-  const title = `autodeeplab ${h.kind} report: ${data.runDir}`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
-<body data-kind="${h.kind}" data-status="${h.status.state}">
-<h1>autodeeplab ${h.kind} report</h1>
+  const body = `<h1>autodeeplab ${h.kind} report</h1>
 <p class="meta">Run directory <code>${escapeHtml(data.runDir)}</code> · <span id="run-status">${escapeHtml(statusText(h.status))}</span> ·
 step <span id="steps-done">${h.stepsDone}</span> of ${h.start.totalSteps} (${h.start.epochs} epochs) · last event ${escapeHtml(h.lastEventTime)} · generated ${escapeHtml(generatedAt)}
 (regenerate with <code>autodeeplab report ${escapeHtml(data.runDir)}</code>)</p>
@@ -142,12 +164,12 @@ ${byId.has('chart-validation') ? '' : '<p>No validation yet (set <code>val</code
 ${chartBlock(byId.get('chart-per-class'))}${perClassTable(data.lastEpoch, data.classNames)}
 </section>
 ${architectureSection(data, byId)}
-<section id="config"><h2>Config</h2><p class="meta">From <code>${escapeHtml(data.configSource)}</code></p><pre id="run-config">${escapeHtml(data.configText)}</pre></section>
-<div id="tooltip" hidden></div>
-<script>${scriptSafe(scripts.vega)}</script>
-<script>${scriptSafe(scripts.vegaLite)}</script>
-<script type="application/json" id="report-data">${jsonForScript(pageData)}</script>
-<script>${PAGE_SCRIPT}</script>
-</body></html>
-`;
+<section id="config"><h2>Config</h2><p class="meta">From <code>${escapeHtml(data.configSource)}</code></p><pre id="run-config">${escapeHtml(data.configText)}</pre></section>`;
+  return htmlDocument({
+    title: `autodeeplab ${h.kind} report: ${data.runDir}`,
+    bodyAttributes: ` data-kind="${h.kind}" data-status="${h.status.state}"`,
+    body,
+    pageData,
+    scripts,
+  });
 }

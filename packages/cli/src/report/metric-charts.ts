@@ -10,12 +10,26 @@ export interface ReportChart {
   spec: TopLevelSpec;
 }
 
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const WIDTH = 560;
+export const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+export const WIDTH = 560;
 const HEIGHT = 240;
 
+/** One look for every chart: white background, a font most machines have, no border around the plot. */
+const CHART_CONFIG = {
+  background: 'white',
+  font: 'system-ui, DejaVu Sans, Liberation Sans, Arial, sans-serif',
+  view: { stroke: null },
+  axis: { labelFontSize: 11, titleFontSize: 12 },
+  legend: { labelFontSize: 11, titleFontSize: 12 },
+};
+
+/** The charts that exist, each with the common look. */
+export function styledCharts(charts: (ReportChart | null)[]): ReportChart[] {
+  return charts.filter((c): c is ReportChart => c !== null).map((c) => ({ ...c, spec: { ...c.spec, config: CHART_CONFIG } }));
+}
+
 /** Non-finite values (a diverged loss) are left out of the lines rather than drawn at ±∞. */
-const finiteOrNull = (x: number | undefined): number | null => (x !== undefined && Number.isFinite(x) ? x : null);
+export const finiteOrNull = (x: number | undefined): number | null => (x !== undefined && Number.isFinite(x) ? x : null);
 
 /** Click a legend entry to show that series alone; drag or wheel to zoom the steps. */
 function seriesParams() {
@@ -127,7 +141,7 @@ export function learningRateChart(history: RunHistory): ReportChart | null {
 }
 
 /** Whole epochs only: listed when few (a span of two would otherwise get a tick at 1.5), else spaced by vega. */
-function epochAxis(epochs: number[]) {
+export function epochAxis(epochs: number[]) {
   return epochs.length <= 20 ? { values: epochs, format: 'd' } : { tickMinStep: 1, format: 'd' };
 }
 

@@ -31,7 +31,9 @@ export async function readMetricsFile(path: string): Promise<MetricsFile> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new UserInputError(`${path} not found: expected the run directory of an autodeeplab search or train (it writes metrics.jsonl)`);
+      throw new UserInputError(
+        `${path} not found: expected the run directory of an autodeeplab search or train (it writes metrics.jsonl), or a trials store (<store>/<trial-id>/metrics.jsonl)`,
+      );
     }
     throw error;
   }

@@ -7,6 +7,9 @@ import { architectureData, type ArchitectureData } from './architecture-data.js'
 import { readMetricsFile } from './metrics-reader.js';
 import { runHistory, type RunHistory } from './run-history.js';
 
+/** The report's file name in a run directory (or a trials store), when no other is asked for. */
+export const REPORT_FILE = 'report.html';
+
 /** The last epoch's figures, as metrics.jsonl has them (the page shows these and tags them for checks). */
 export interface LastEpoch {
   /** 1-based. */

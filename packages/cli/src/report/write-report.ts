@@ -4,21 +4,11 @@ import { UserInputError, writeFileAtomic } from '@autodeeplab/core';
 import { EPOCH_SIGNAL, alphaChart, trellisChart } from './architecture-charts.js';
 import { cellChart } from './cell-chart.js';
 import { reportPage, type PageData } from './html-page.js';
-import { learningRateChart, lossChart, perClassChart, validationChart, type ReportChart } from './metric-charts.js';
-import { readReportData, type ReportData } from './report-data.js';
+import { learningRateChart, lossChart, perClassChart, styledCharts, validationChart, type ReportChart } from './metric-charts.js';
+import { readReportData, REPORT_FILE, type ReportData } from './report-data.js';
+
+export { REPORT_FILE };
 import { readVegaScripts } from './vega-scripts.js';
-
-/** The report's file name in a run directory, when no other is asked for. */
-export const REPORT_FILE = 'report.html';
-
-/** One look for every chart: white background, a font most machines have, no border around the plot. */
-const CHART_CONFIG = {
-  background: 'white',
-  font: 'system-ui, DejaVu Sans, Liberation Sans, Arial, sans-serif',
-  view: { stroke: null },
-  axis: { labelFontSize: 11, titleFontSize: 12 },
-  legend: { labelFontSize: 11, titleFontSize: 12 },
-};
 
 export interface WrittenReport {
   path: string;
@@ -34,14 +24,13 @@ export interface WrittenReport {
 /** The charts a run's data gives, in page order. */
 export function reportCharts(data: ReportData): ReportChart[] {
   const { history, architecture } = data;
-  const charts = [
+  return styledCharts([
     lossChart(history),
     learningRateChart(history),
     validationChart(history),
     perClassChart(history, data.classNames),
     ...(architecture ? [trellisChart(architecture), alphaChart(architecture), cellChart(architecture)] : []),
-  ];
-  return charts.filter((c): c is ReportChart => c !== null).map((c) => ({ ...c, spec: { ...c.spec, config: CHART_CONFIG } }));
+  ]);
 }
 
 /** The report of a run as one self-contained HTML page. */
@@ -58,7 +47,7 @@ export async function buildReport(data: ReportData, generatedAt = new Date().toI
 }
 
 /** The report's folder, made if needed; a path through a file, or a report path that is a folder, is the user's to fix. */
-async function prepareOutput(path: string): Promise<void> {
+export async function prepareOutput(path: string): Promise<void> {
   if ((await stat(path).catch(() => null))?.isDirectory())
     throw new UserInputError(`--out ${path} is a directory: expected the report's file name (e.g. report.html)`);
   try {
