@@ -6,6 +6,7 @@ export * from './backend.js';
 export * from './atomic.js';
 export * from './memory.js';
 export * from './values.js';
+export * from './checkpoint-format.js';
 export * from './checkpoint.js';
 export * from './validate.js';
 export * from './shared-state.js';

@@ -25,6 +25,7 @@ export {
   ADE20K_CLASSES,
   ADE20K_PALETTE,
   vocColormap,
+  paletteForClasses,
   parseObjectInfoCsv,
 } from './classes.js';
 export {

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileFormatError, UserInputError } from '@autodeeplab/core';
 import { builtinGenotype } from './builtin.js';
 import type { Genotype } from './schema.js';
-import { genotypeOps, loadGenotype, readGenotype, validateGenotypeOps, writeGenotype } from './file.js';
+import { loadGenotype, readGenotype, writeGenotype } from './file.js';
+import { genotypeOps, validateGenotypeOps } from './parse.js';
 
 const KNOWN = new Set(['none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5', 'dil_conv_3x3', 'dil_conv_5x5']);
 

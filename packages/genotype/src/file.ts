@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { FileFormatError, UserInputError, parseWithSchema, writeFileAtomic } from '@autodeeplab/core';
+import { parseGenotype } from './parse.js';
 import { builtinGenotype, builtinGenotypeNames } from './builtin.js';
 import { GenotypeSchema, type Genotype } from './schema.js';
 
@@ -10,17 +11,6 @@ import { GenotypeSchema, type Genotype } from './schema.js';
 export async function writeGenotype(path: string, genotype: Genotype): Promise<void> {
   const valid = parseWithSchema(GenotypeSchema, genotype, `genotype to write to ${path}`);
   await writeFileAtomic(path, `${JSON.stringify(valid, null, 2)}\n`);
-}
-
-/** Parses genotype JSON text; errors name `source` and, for a schema problem, each field. */
-export function parseGenotype(text: string, source: string): Genotype {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new FileFormatError(source, `not valid JSON (${(error as Error).message})`, { cause: error });
-  }
-  return parseWithSchema(GenotypeSchema, data, source);
 }
 
 /** Reads and validates a genotype file. */
@@ -55,24 +45,4 @@ export async function loadGenotype(nameOrPath: string): Promise<Genotype> {
     }
   }
   return readGenotype(nameOrPath);
-}
-
-/** Ops a genotype uses, each once, in order of first use. */
-export function genotypeOps(genotype: Genotype): string[] {
-  return [...new Set(genotype.cell.flatMap((block) => block.map((branch) => branch.op)))];
-}
-
-/**
- * Checks that every op a genotype names is known. `isKnownOp` is the caller's registry query (e.g.
- * `hasOp` from @autodeeplab/ops), so that decoding does not depend on the ops package. Throws a
- * FileFormatError naming `source` and each unknown op with where it is used.
- */
-export function validateGenotypeOps(genotype: Genotype, isKnownOp: (name: string) => boolean, source = 'genotype'): void {
-  const problems: string[] = [];
-  genotype.cell.forEach((block, b) =>
-    block.forEach((branch, i) => {
-      if (!isKnownOp(branch.op)) problems.push(`cell[${b}][${i}].op: unknown op '${branch.op}'`);
-    }),
-  );
-  if (problems.length > 0) throw new FileFormatError(source, `${problems.join('; ')} (not registered)`);
 }

@@ -1,4 +1,5 @@
 export * from './schema.js';
 export * from './builtin.js';
 export * from './topology.js';
-export { readGenotype, writeGenotype, loadGenotype, parseGenotype, genotypeOps, validateGenotypeOps } from './file.js';
+export { parseGenotype, genotypeOps, validateGenotypeOps } from './parse.js';
+export { readGenotype, writeGenotype, loadGenotype } from './file.js';

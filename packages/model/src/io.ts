@@ -1,63 +1,20 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { FileFormatError, UserInputError, disposeCheckpoint, loadCheckpoint, parseWithSchema, saveCheckpoint, writeFileAtomic } from '@autodeeplab/core';
-import { GenotypeSchema, genotypeOps, writeGenotype, type Genotype } from '@autodeeplab/genotype';
-import { assertOpsRegistered } from '@autodeeplab/ops';
-import { NetworkConfigSchema, type NetworkConfig } from './config.js';
-import { Network } from './network.js';
-
-export const NETWORK_FORMAT = 'autodeeplab-network';
-export const NETWORK_VERSION = 2;
-
-/**
- * Version 1 files predate these config fields; their networks were trained with these values (core's
- * BN defaults and the strided dilated conv), which loading them keeps.
- */
-const VERSION_1_DEFAULTS = { batchNormEpsilon: 1e-5, batchNormDecay: 0.9, atrousDownsampling: 'strided' } as const;
-
-export const PreprocessingSchema = z.object({
-  /** Per-channel mean and standard deviation subtracted / divided from images scaled to [0, 1]. */
-  mean: z.array(z.number()).min(1),
-  std: z.array(z.number().positive()).min(1),
-});
-export type Preprocessing = z.infer<typeof PreprocessingSchema>;
-
-/** `network.json`: what, with the genotype, rebuilds the network and prepares its inputs. */
-export const NetworkFileSchema = z.object({
-  format: z.literal(NETWORK_FORMAT),
-  version: z.union([z.literal(1), z.literal(NETWORK_VERSION)]),
-  config: NetworkConfigSchema,
-  preprocessing: PreprocessingSchema,
-  classNames: z.array(z.string()).optional(),
-  parameterCount: z.number().int().nonnegative(),
-});
-export type NetworkFile = z.infer<typeof NetworkFileSchema>;
-
-/** A version 1 network file with the values its network was trained with filled in (others unchanged). */
-function withVersion1Defaults(file: unknown): unknown {
-  if (typeof file !== 'object' || file === null) return file;
-  const { version, config } = file as { version?: unknown; config?: unknown };
-  if (version !== 1 || typeof config !== 'object' || config === null) return file;
-  return { ...file, config: { ...VERSION_1_DEFAULTS, ...config } };
-}
-
-/** Validates a `network.json` (any version; version 1 gets the values its network was trained with). */
-export function parseNetworkFile(data: unknown, source: string): NetworkFile {
-  return parseWithSchema(NetworkFileSchema, withVersion1Defaults(data), source);
-}
-
-/** The checkpoint metadata: the authoritative copies of genotype and network file. */
-const MetadataSchema = z.object({ network: z.unknown(), genotype: z.unknown() });
+import { UserInputError, disposeCheckpoint, loadCheckpoint, parseWithSchema, saveCheckpoint, writeFileAtomic } from '@autodeeplab/core';
+import { writeGenotype } from '@autodeeplab/genotype';
+import type { NetworkConfig } from './config.js';
+import type { Network } from './network.js';
+import {
+  NETWORK_FORMAT,
+  NETWORK_VERSION,
+  PreprocessingSchema,
+  networkFromCheckpoint,
+  type LoadedNetwork,
+  type NetworkFile,
+  type Preprocessing,
+} from './network-file.js';
 
 export interface SaveNetworkExtras {
-  preprocessing: Preprocessing;
-  classNames?: string[];
-}
-
-export interface LoadedNetwork {
-  network: Network;
-  genotype: Genotype;
-  config: NetworkConfig;
   preprocessing: Preprocessing;
   classNames?: string[];
 }
@@ -107,30 +64,10 @@ export async function saveNetwork(dir: string, network: Network, extras: SaveNet
  * must be registered first. Errors name the file and the tensor that does not fit.
  */
 export async function loadNetwork(dir: string, options: { name?: string } = {}): Promise<LoadedNetwork> {
-  const manifest = join(dir, 'model.json');
   const checkpoint = await loadCheckpoint(dir);
   try {
-    const metadata = parseWithSchema(MetadataSchema, checkpoint.metadata, `${manifest} (metadata)`);
-    const genotype = parseWithSchema(GenotypeSchema, metadata.genotype, `${manifest} (metadata.genotype)`);
-    const file = parseNetworkFile(metadata.network, `${manifest} (metadata.network)`);
-    assertOpsRegistered(genotypeOps(genotype), join(dir, 'genotype.json'));
-    const network = new Network(genotype, file.config, options.name === undefined ? {} : { name: options.name });
-    try {
-      network.loadStateDict(checkpoint.tensors, { source: manifest });
-    } catch (error) {
-      network.dispose();
-      throw error instanceof UserInputError && !(error instanceof FileFormatError)
-        ? new FileFormatError(manifest, error.message.replace(`${manifest}: `, ''), { cause: error })
-        : error;
-    }
-    if (network.parameterCount() !== file.parameterCount) {
-      const found = network.parameterCount();
-      network.dispose();
-      throw new FileFormatError(join(dir, 'network.json'), `records ${file.parameterCount} parameters but the rebuilt network has ${found}`);
-    }
-    const loaded: LoadedNetwork = { network, genotype, config: file.config, preprocessing: file.preprocessing };
-    if (file.classNames) loaded.classNames = file.classNames;
-    return loaded;
+    const sources = { manifest: join(dir, 'model.json'), genotype: join(dir, 'genotype.json'), networkFile: join(dir, 'network.json') };
+    return networkFromCheckpoint(checkpoint, sources, options);
   } finally {
     disposeCheckpoint(checkpoint);
   }

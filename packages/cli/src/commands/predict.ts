@@ -1,6 +1,5 @@
 import { stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
 import { UserInputError, writeFileAtomic } from '@autodeeplab/core';
 import { createProgress, setupBackend, type CommandContext } from '../context.js';
@@ -72,17 +71,15 @@ export async function runPredict(ctx: CommandContext, networkPath: string, input
   const { networkDir } = resolveNetworkDir(networkPath);
   const files = await listImages(inputs);
   await setupBackend(ctx, options);
-  const { loadNetwork } = await import('@autodeeplab/model');
+  const { classPixelCounts, loadNetwork, overlayMask, segmentPixels } = await import('@autodeeplab/model');
   const { assertImageFits } = await import('../run-limits.js');
-  const { decodeImage, encodeIndexedPng, encodeRgbPng, inspectImage, vocColormap, CITYSCAPES_CLASSES, CITYSCAPES_PALETTE } =
-    await import('@autodeeplab/datasets');
+  const { decodeImage, encodeIndexedPng, encodeRgbPng, inspectImage, paletteForClasses } = await import('@autodeeplab/datasets');
   const loaded = await loadNetwork(networkDir);
   const { network, preprocessing } = loaded;
   network.eval();
   const numClasses = loaded.config.numClasses;
   const names = loaded.classNames ?? Array.from({ length: numClasses }, (_, i) => `class ${i}`);
-  const palette =
-    names.length === CITYSCAPES_CLASSES.length && names.every((n, i) => n === CITYSCAPES_CLASSES[i]) ? CITYSCAPES_PALETTE : vocColormap(numClasses);
+  const palette = paletteForClasses(names);
   const out = resolve(options.out);
   const progress = createProgress(ctx);
   progress.start('predict', files.length, { unit: 'image' });
@@ -90,36 +87,24 @@ export async function runPredict(ctx: CommandContext, networkPath: string, input
   const used = new Set<string>();
   try {
     for (const [i, file] of files.entries()) {
-      // From the header, before decoding: an image too large for the backend is refused with the limit.
       const header = await inspectImage(file);
       assertImageFits({ genotype: loaded.genotype, config: loaded.config, parameters: network.parameterCount() }, { ...header, source: file });
       const image = await decodeImage(file);
       const { height, width } = image;
-      const mask = tf.tidy(() => {
-        const pixels = tf.tensor4d(image.data, [1, height, width, 3], 'int32').toFloat().div(255);
-        const x = pixels.sub(tf.tensor1d(preprocessing.mean)).div(tf.tensor1d(preprocessing.std)) as tf.Tensor4D;
-        return tf.argMax(network.forward(x), -1).squeeze([0]);
-      });
-      const classIds = new Uint8Array(await mask.data());
-      mask.dispose();
-      const overlay = new Uint8Array(height * width * 3);
+      const pixels = { data: image.data, height, width, channels: 3 } as const;
+      const classIds = await segmentPixels(network, preprocessing, pixels);
+      const overlay = overlayMask(pixels, classIds, palette, options.opacity);
       const counts: Record<string, number> = {};
-      const a = options.opacity;
-      for (let p = 0; p < classIds.length; p++) {
-        const c = classIds[p]!;
-        const colour = palette[c] ?? [0, 0, 0];
-        for (let k = 0; k < 3; k++) overlay[3 * p + k] = Math.round((1 - a) * image.data[3 * p + k]! + a * colour[k]!);
-        const name = names[c] ?? `class ${c}`;
-        counts[name] = (counts[name] ?? 0) + 1;
-      }
-      // Distinct output names when two inputs share a base name.
+      classPixelCounts(classIds, numClasses).forEach((count, c) => {
+        if (count > 0) counts[names[c]!] = count;
+      });
       let stem = basename(file, extname(file));
       if (used.has(stem)) stem = `${stem}-${i}`;
       used.add(stem);
       const maskPath = join(out, `${stem}_mask.png`);
       const overlayPath = join(out, `${stem}_overlay.png`);
       await writeFileAtomic(maskPath, await encodeIndexedPng(classIds, width, height, palette));
-      await writeFileAtomic(overlayPath, encodeRgbPng(overlay, width, height));
+      await writeFileAtomic(overlayPath, encodeRgbPng(new Uint8Array(overlay.buffer), width, height));
       results.push({ input: file, mask: maskPath, overlay: overlayPath, height, width, classes: counts });
       progress.update(i + 1);
     }
