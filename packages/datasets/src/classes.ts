@@ -316,9 +316,3 @@ function parseCsvLine(line: string): string[] {
   cells.push(cur);
   return cells;
 }
-
-/** The colours to draw a network's classes with: Cityscapes' own where the names are Cityscapes' 19, else the VOC colour map. */
-export function paletteForClasses(classNames: readonly string[]): readonly Color[] {
-  const isCityscapes = classNames.length === CITYSCAPES_CLASSES.length && classNames.every((name, i) => name === CITYSCAPES_CLASSES[i]);
-  return isCityscapes ? CITYSCAPES_PALETTE : vocColormap(classNames.length);
-}

@@ -25,9 +25,9 @@ export {
   ADE20K_CLASSES,
   ADE20K_PALETTE,
   vocColormap,
-  paletteForClasses,
   parseObjectInfoCsv,
 } from './classes.js';
+export { paletteForClasses } from './palette.js';
 export {
   decodeImage,
   decodeLabel,
