@@ -38,6 +38,11 @@ export interface Checkpoint<M = unknown> {
   metadata: M;
 }
 
+/** Frees a loaded checkpoint's tensors. */
+export function disposeCheckpoint(checkpoint: Checkpoint): void {
+  for (const tensor of checkpoint.tensors.values()) tensor.dispose();
+}
+
 /** Validates the text of a `model.json`; errors name `source`. */
 export function parseCheckpointManifest(text: string, source: string): CheckpointManifest {
   let json: unknown;

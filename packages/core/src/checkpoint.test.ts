@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from './backend.js';
-import { disposeCheckpoint, loadCheckpoint, requireTensor, saveCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, requireTensor, saveCheckpoint } from './checkpoint.js';
+import { disposeCheckpoint } from './checkpoint-format.js';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'adl-ckpt-'));

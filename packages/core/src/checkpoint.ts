@@ -123,7 +123,3 @@ export function requireTensor(checkpoint: Checkpoint, dir: string, name: string,
   }
   return tensor;
 }
-
-export function disposeCheckpoint(checkpoint: Checkpoint): void {
-  for (const tensor of checkpoint.tensors.values()) tensor.dispose();
-}
