@@ -6,7 +6,7 @@
  * with no console error and no request outside the site.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
@@ -15,9 +15,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, initBackend } from '@autodeeplab/core';
 import { decodeImage, encodeRgbPng, openSynthetic } from '@autodeeplab/datasets';
-import { builtinGenotype } from '@autodeeplab/genotype';
+import { builtinGenotype, type Genotype } from '@autodeeplab/genotype';
 import { buildNetwork, loadNetwork, saveNetwork, segmentPixels } from '@autodeeplab/model';
-import { cli } from './helpers.js';
+import { ReLUConvBN, hasOp, registerOp } from '@autodeeplab/ops';
+import { REPO, cli } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** WebGPU and WebGL on SwiftShader, Chromium's software Vulkan: no GPU needed. */
@@ -66,8 +67,8 @@ let origin: string;
 let browser: Browser;
 
 /** A network whose BN statistics moved from their start (two train-mode passes), saved as training saves one. */
-async function saveTestNetwork(dir: string): Promise<void> {
-  const network = buildNetwork(builtinGenotype('paper'), {
+async function saveTestNetwork(dir: string, genotype = builtinGenotype('paper')): Promise<void> {
+  const network = buildNetwork(genotype, {
     numClasses: 4,
     filterMultiplier: 4,
     stemFilters: [8, 8, 8],
@@ -195,5 +196,54 @@ describe('the exported web page, in chromium', () => {
     await page.waitForSelector('body[data-state="error"]', { timeout: 60_000 });
     expect(await page.textContent('#status')).toBe(`${origin}/nowhere/model.json: cannot fetch: HTTP 404 Not Found`);
     await page.close();
+  });
+});
+
+describe('autodeeplab export --format web: bad input exits 2 with one line', () => {
+  async function expectUsageError(args: string[], message: string | RegExp): Promise<void> {
+    const run = await cli(['export', ...args]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(message);
+  }
+
+  it('a folder without a trained network, a flag of the onnx format, an --out that is not a site or cannot be written', async () => {
+    await expectUsageError([join(site, 'assets'), '--format', 'web', '--out', join(root, 'x')], 'no trained network here');
+    await expectUsageError([networkDir, '--format', 'web', '--nhwc'], '--nhwc, --height and --width are for --format onnx');
+    const other = join(root, 'other');
+    await mkdir(other);
+    await writeFile(join(other, 'notes.txt'), 'mine');
+    await expectUsageError([networkDir, '--format', 'web', '--out', other], `--out: ${other} is a folder with other files (notes.txt…)`);
+    await expectUsageError(
+      [networkDir, '--format', 'web', '--out', join(other, 'notes.txt', 'site')],
+      `--out: cannot write ${join(other, 'notes.txt', 'site')}`,
+    );
+    expect(await readdir(other)).toEqual(['notes.txt']);
+  });
+
+  it('an earlier export is replaced whole', async () => {
+    await writeFile(join(site, 'stale.txt'), 'from before');
+    const again = await cli(['export', networkDir, '--format', 'web', '--out', site]);
+    expect(again.code, again.stderr).toBe(0);
+    expect((await readdir(site)).sort()).toEqual(['assets', 'index.html', 'model']);
+  });
+
+  it('a genotype with a plugin’s op: the page has the built-in ops only', async () => {
+    // The op of the plugin fixture, registered here too so that this process can build and save the network.
+    if (!hasOp('conv_1x1')) {
+      registerOp(
+        'conv_1x1',
+        ({ name, channels, stride, affine, rng }) => new ReLUConvBN(name, { inChannels: channels, outChannels: channels, kernelSize: 1, stride, affine, rng }),
+      );
+    }
+    const paper = builtinGenotype('paper');
+    const withPluginOp: Genotype = { ...paper, cell: paper.cell.map((block, b) => (b === 0 ? [{ ...block[0], op: 'conv_1x1' }, block[1]] : block)) };
+    const dir = join(root, 'plugin-network');
+    await saveTestNetwork(dir, withPluginOp);
+    const plugin = join(REPO, 'test/e2e/fixtures/conv1x1-plugin.mjs');
+    await expectUsageError(
+      [dir, '--format', 'web', '--out', join(root, 'plugin-site'), '--plugin', plugin],
+      /uses op 'conv_1x1' from a plugin; the web page runs the built-in ops only/,
+    );
   });
 });
