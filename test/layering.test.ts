@@ -8,7 +8,22 @@ import { describe, expect, it } from 'vitest';
  * may depend only on packages earlier in this order (so the graph has no cycle), and imports a
  * sibling only by its name, declared in its package.json.
  */
-const LAYER_ORDER = ['kernels', 'core', 'genotype', 'ops', 'heads', 'optim', 'datasets', 'search-space', 'decode', 'model', 'web', 'export', 'trials', 'cli'] as const;
+const LAYER_ORDER = [
+  'kernels',
+  'core',
+  'genotype',
+  'ops',
+  'heads',
+  'optim',
+  'datasets',
+  'search-space',
+  'decode',
+  'model',
+  'web',
+  'export',
+  'trials',
+  'cli',
+] as const;
 
 /** Packages whose manifest may name only these siblings, whatever the order above allows. */
 const ONLY: Record<string, readonly string[]> = { kernels: [], optim: ['core'] };
