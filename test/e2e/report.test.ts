@@ -5,24 +5,14 @@
  * chart (an SVG with marks), and show for the last epoch exactly the figures metrics.jsonl holds
  * (read here independently, line by line).
  */
-import { existsSync } from 'node:fs';
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, openPage } from './browser.js';
 import { cli, STACK_LINE } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 /** Set to a folder to keep screenshots of both reports (for the README). */
 const SCREENSHOT_DIR = process.env.AUTODEEPLAB_REPORT_SCREENSHOTS;
 
@@ -49,30 +39,19 @@ async function readEvents(runDir: string): Promise<Event[]> {
 let root: string;
 let browser: Browser;
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the report's browser test`);
   root = await mkdtemp(join(tmpdir(), 'report-e2e-'));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium(['--disable-gpu'], 'the report’s browser test');
 });
 afterAll(async () => {
   await browser?.close();
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-/** Opens a report from disk; collects console errors, page errors and any request that is not file://. */
+/** Opens a report from disk; it must make no request that is not file://. */
 async function openReport(path: string): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  await page.route(/^(?!file:)/, (route) => {
-    problems.push(`network request: ${route.request().url()}`);
-    return route.abort();
-  });
-  await page.goto(`file://${path}`);
-  await page.waitForSelector('body[data-charts="done"]', { timeout: 20_000 });
-  return { page, problems };
+  const opened = await openPage(browser, `file://${path}`, (url) => url.startsWith('file:'));
+  await opened.page.waitForSelector('body[data-charts="done"]', { timeout: 20_000 });
+  return opened;
 }
 
 /** Each chart: its id, whether the page drew it, and how many mark items its SVG holds. */

@@ -6,24 +6,14 @@
  * request, draw one line per trial, and show for each trial the last-epoch validation mIoU that its
  * metrics.jsonl holds (read here independently), the best trial marked by the rule of `trials best`.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, openPage } from './browser.js';
 import { cli } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 /** Set to a folder to keep a screenshot of the report (for the docs). */
 const SCREENSHOT_DIR = process.env.AUTODEEPLAB_REPORT_SCREENSHOTS;
 
@@ -61,30 +51,19 @@ async function lastEpochMIoU(runDir: string): Promise<number> {
 let root: string;
 let browser: Browser;
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the report's browser test`);
   root = await mkdtemp(join(tmpdir(), 'trials-report-e2e-'));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium(['--disable-gpu'], 'the report’s browser test');
 });
 afterAll(async () => {
   await browser?.close();
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-/** Opens a page from disk; collects console errors, page errors and any request that is not file://. */
+/** Opens a page from disk; it must make no request that is not file://. */
 async function open(path: string): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  await page.route(/^(?!file:)/, (route) => {
-    problems.push(`network request: ${route.request().url()}`);
-    return route.abort();
-  });
-  await page.goto(`file://${path}`);
-  await page.waitForSelector('body[data-charts="done"]', { timeout: 20_000 });
-  return { page, problems };
+  const opened = await openPage(browser, `file://${path}`, (url) => url.startsWith('file:'));
+  await opened.page.waitForSelector('body[data-charts="done"]', { timeout: 20_000 });
+  return opened;
 }
 
 describe('autodeeplab report on a trials store, in chromium', () => {

@@ -5,34 +5,28 @@
  * indices of the Node forward on the cpu backend (tfjs's reference kernels) on ≥ 99.9% of pixels,
  * with no console error and no request outside the site.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, initBackend } from '@autodeeplab/core';
 import { decodeImage, encodeRgbPng, openSynthetic } from '@autodeeplab/datasets';
 import { builtinGenotype, type Genotype } from '@autodeeplab/genotype';
 import { buildNetwork, loadNetwork, saveNetwork, segmentPixels } from '@autodeeplab/model';
 import { ReLUConvBN, hasOp, registerOp } from '@autodeeplab/ops';
+import { launchChromium, openPage } from './browser.js';
 import { REPO, cli } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** WebGPU and WebGL on SwiftShader, Chromium's software Vulkan: no GPU needed. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
+const GPU_ARGS = [
   '--enable-unsafe-webgpu',
   '--enable-features=Vulkan',
   '--use-webgpu-adapter=swiftshader',
   '--use-angle=swiftshader',
   '--enable-unsafe-swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
 ];
 /** Docs screenshots: a folder for them, and optionally a run directory and image to show (the demo's). */
 const SCREENSHOT_DIR = process.env.AUTODEEPLAB_WEB_SCREENSHOTS;
@@ -100,7 +94,6 @@ async function serve(dir: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the web page's test`);
   await initBackend({ backend: 'cpu' });
   root = await mkdtemp(join(tmpdir(), 'web-e2e-'));
   site = join(root, 'site');
@@ -115,7 +108,7 @@ beforeAll(async () => {
   expect(exported.code, exported.stderr).toBe(0);
   expect(JSON.parse(exported.stdout)).toMatchObject({ format: 'web', out: site });
   await serve(site);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium(GPU_ARGS, 'the web page’s test');
 });
 afterAll(async () => {
   await browser?.close();
@@ -123,20 +116,9 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-/** Opens the site; collects console errors, page errors and any request that leaves it. */
-async function open(query: string): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('request', (request) => {
-    if (!request.url().startsWith(origin) && !request.url().startsWith('blob:') && !request.url().startsWith('data:'))
-      problems.push(`request: ${request.url()}`);
-  });
-  await page.goto(`${origin}/${query}`);
-  return { page, problems };
+/** Opens the site; it must make no request outside it. */
+function open(query: string): Promise<{ page: Page; problems: string[] }> {
+  return openPage(browser, `${origin}/${query}`, (url) => url.startsWith(origin) || url.startsWith('blob:') || url.startsWith('data:'));
 }
 
 /** The class indices Node computes for the image, on the cpu backend. */

@@ -1,5 +1,3 @@
-export * from './schema.js';
-export * from './builtin.js';
-export * from './topology.js';
-export { parseGenotype, genotypeOps, validateGenotypeOps } from './parse.js';
+// Node's entry: everything a web page has (browser.ts), and reading and writing genotype files.
+export * from './browser.js';
 export { readGenotype, writeGenotype, loadGenotype } from './file.js';

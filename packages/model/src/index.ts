@@ -1,13 +1,3 @@
-export * from './config.js';
-export * from './plan.js';
-export * from './stem.js';
-export * from './cell.js';
-export * from './network.js';
-export * from './count.js';
-export * from './network-file.js';
+// Node's entry: everything a web page has (browser.ts), and saving and loading directories.
+export * from './browser.js';
 export * from './io.js';
-export * from './load-url.js';
-export * from './segmentation.js';
-export * from './batch-norm.js';
-export * from './drop-path.js';
-export * from './resized-atrous.js';
