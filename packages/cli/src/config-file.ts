@@ -32,6 +32,16 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+/** The value at `a.b.c` in a nested object; undefined where the path does not lead. */
+export function getPath(source: unknown, path: string): unknown {
+  let node = source;
+  for (const key of path.split('.')) {
+    if (typeof node !== 'object' || node === null || !(key in node)) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
 /** Sets `a.b.c` in a nested object, creating objects on the way. Returns a new object. */
 export function setPath(target: Record<string, unknown>, path: string, value: unknown): Record<string, unknown> {
   const keys = path.split('.');

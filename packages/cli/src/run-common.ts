@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { UserInputError, isCheckpoint, makeDirectory, writeFileAtomic } from '@autodeeplab/core';
-import { applyOverrides, readConfigFile, toYaml } from './config-file.js';
+import { applyOverrides, getPath, readConfigFile, toYaml } from './config-file.js';
 import type { SearchRunConfig } from './config.js';
 import { createProgress, type CommandContext } from './context.js';
 import { startRunLog, type RunLogFile } from './run-log.js';
@@ -144,12 +144,7 @@ export async function writeResolvedConfig(runDir: string, config: unknown): Prom
 
 /** Whether the user gave a field (before defaults were filled in). */
 export function given(raw: Record<string, unknown>, path: string): boolean {
-  let node: unknown = raw;
-  for (const key of path.split('.')) {
-    if (typeof node !== 'object' || node === null || !(key in node)) return false;
-    node = (node as Record<string, unknown>)[key];
-  }
-  return node !== undefined;
+  return getPath(raw, path) !== undefined;
 }
 
 /**

@@ -83,6 +83,11 @@ async function sha256Hex(bytes: Uint8Array): Promise<string | null> {
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** A URL made absolute: a relative one resolves against the page's address (a browser); Node has none, so it must be absolute there. */
+export function absoluteUrl(url: string | URL): URL {
+  return new URL(url, (globalThis as { location?: { href: string } }).location?.href);
+}
+
 async function fetchOk(url: URL, fetchFn: typeof fetch): Promise<Response> {
   let response: Response;
   try {
@@ -101,8 +106,7 @@ async function fetchOk(url: URL, fetchFn: typeof fetch): Promise<Response> {
  */
 export async function loadCheckpointFromUrl<M = unknown>(manifestUrl: string | URL, options: { fetch?: typeof fetch } = {}): Promise<Checkpoint<M>> {
   const fetchFn = options.fetch ?? globalThis.fetch;
-  // Relative URLs resolve against the page's address (a browser); Node has none, so they need to be absolute there.
-  const url = new URL(manifestUrl, (globalThis as { location?: { href: string } }).location?.href);
+  const url = absoluteUrl(manifestUrl);
   const manifest = parseCheckpointManifest(await (await fetchOk(url, fetchFn)).text(), url.href);
   const weightsUrl = new URL(weightsFileName(manifest, url.href), url);
   const weights = new Uint8Array(await (await fetchOk(weightsUrl, fetchFn)).arrayBuffer());

@@ -1,4 +1,4 @@
-import { disposeCheckpoint, loadCheckpointFromUrl } from '@autodeeplab/core';
+import { absoluteUrl, disposeCheckpoint, loadCheckpointFromUrl } from '@autodeeplab/core';
 import { networkFromCheckpoint, type LoadedNetwork } from './network-file.js';
 
 export interface LoadNetworkFromUrlOptions {
@@ -16,7 +16,7 @@ export interface LoadNetworkFromUrlOptions {
 export async function loadNetworkFromUrl(manifestUrl: string | URL, options: LoadNetworkFromUrlOptions = {}): Promise<LoadedNetwork> {
   const checkpoint = await loadCheckpointFromUrl(manifestUrl, options.fetch ? { fetch: options.fetch } : {});
   try {
-    const manifest = new URL(manifestUrl, (globalThis as { location?: { href: string } }).location?.href);
+    const manifest = absoluteUrl(manifestUrl);
     const sources = { manifest: manifest.href, genotype: `${manifest.href} (metadata.genotype)`, networkFile: `${manifest.href} (metadata.network)` };
     return networkFromCheckpoint(checkpoint, sources, options.name === undefined ? {} : { name: options.name });
   } finally {

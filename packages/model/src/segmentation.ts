@@ -33,9 +33,9 @@ export async function segmentPixels(network: Network, preprocessing: Preprocessi
   const { height, width, channels } = image;
   if (network.config.numClasses > 256) throw new UserInputError(`segmentPixels: ${network.config.numClasses} classes do not fit a byte per pixel`);
   const mask = tf.tidy(() => {
-    let pixels = tf.tensor4d(Int32Array.from(image.data), [1, height, width, channels], 'int32');
+    let pixels = tf.tensor4d(Float32Array.from(image.data), [1, height, width, channels]);
     if (channels === 4) pixels = pixels.slice([0, 0, 0, 0], [1, height, width, 3]);
-    const x = pixels.toFloat().div(255).sub(tf.tensor1d(preprocessing.mean)).div(tf.tensor1d(preprocessing.std)) as tf.Tensor4D;
+    const x = pixels.div(255).sub(tf.tensor1d(preprocessing.mean)).div(tf.tensor1d(preprocessing.std)) as tf.Tensor4D;
     return tf.argMax(network.forward(x), -1).squeeze([0]);
   });
   try {

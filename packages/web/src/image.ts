@@ -1,7 +1,6 @@
 import type { Pixels } from '@autodeeplab/model';
 
 export interface DecodedImage extends Pixels {
-  bitmap: ImageBitmap;
   /** The file's own size, when the image was scaled down to fit `maxSide`. */
   scaledFrom: { height: number; width: number } | null;
 }
@@ -32,5 +31,7 @@ export async function imagePixels(file: Blob, maxSide: number): Promise<DecodedI
   const context = canvas.getContext('2d', { willReadFrequently: true })!;
   context.drawImage(bitmap, 0, 0);
   const { data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
-  return { data, height: bitmap.height, width: bitmap.width, channels: 4, bitmap, scaledFrom };
+  const { height, width } = bitmap;
+  bitmap.close();
+  return { data, height, width, channels: 4, scaledFrom };
 }

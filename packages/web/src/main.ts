@@ -5,9 +5,18 @@
  */
 import './style.css';
 import { paletteForClasses } from '@autodeeplab/datasets';
-import { classPixelCounts, colourMask, loadNetworkFromUrl, overlayMask, segmentPixels, type LoadedNetwork } from '@autodeeplab/model';
+import {
+  classPixelCounts,
+  colourMask,
+  loadNetworkFromUrl,
+  overlayMask,
+  segmentPixels,
+  type LoadedNetwork,
+  type PaletteColor,
+  type Pixels,
+} from '@autodeeplab/model';
 import { backendFromAddress, chooseBackend, type PageBackend } from './backends.js';
-import { imagePixels, type DecodedImage } from './image.js';
+import { imagePixels } from './image.js';
 import { drawPixels, showBackend, showLegend, showNetwork, showState, showTiming } from './view.js';
 
 /** The last segmentation, for scripts and tests (`window.autodeeplab.result`). */
@@ -33,17 +42,23 @@ const fileInput = document.getElementById('file') as HTMLInputElement;
 const opacityInput = document.getElementById('opacity') as HTMLInputElement;
 const dropZone = document.getElementById('drop') as HTMLElement;
 
-let last: { image: DecodedImage; classIds: Uint8Array } | null = null;
+/** The loaded network and how its classes are drawn: set up once, used for every image. */
+interface Segmenter {
+  loaded: LoadedNetwork;
+  backend: PageBackend;
+  names: string[];
+  palette: readonly PaletteColor[];
+}
 
-function drawOverlay(palette: ReturnType<typeof paletteForClasses>): void {
+let last: { image: Pixels; classIds: Uint8Array } | null = null;
+
+function drawOverlay(palette: readonly PaletteColor[]): void {
   if (!last) return;
   const { image, classIds } = last;
   drawPixels('overlay', overlayMask(image, classIds, palette, Number(opacityInput.value)), image.height, image.width);
 }
 
-async function segmentFile(file: File, loaded: LoadedNetwork, backend: PageBackend): Promise<void> {
-  const names = loaded.classNames ?? Array.from({ length: loaded.config.numClasses }, (_, i) => `class ${i}`);
-  const palette = paletteForClasses(names);
+async function segmentFile(file: File, { loaded, backend, names, palette }: Segmenter): Promise<void> {
   showState('running', `Segmenting ${file.name}…`);
   const image = await imagePixels(file, maxSide);
   const started = performance.now();
@@ -54,7 +69,6 @@ async function segmentFile(file: File, loaded: LoadedNetwork, backend: PageBacke
   drawPixels('input', image.data, image.height, image.width);
   drawPixels('mask', colourMask(classIds, palette, 4), image.height, image.width);
   drawOverlay(palette);
-  opacityInput.oninput = () => drawOverlay(palette);
   showLegend(classPixelCounts(classIds, loaded.config.numClasses), names, palette);
   showTiming(milliseconds, image);
   window.autodeeplab = { result: { file: file.name, classIds, height: image.height, width: image.width, backend, milliseconds } };
@@ -70,11 +84,14 @@ async function start(): Promise<void> {
   const loaded = await loadNetworkFromUrl(modelUrl);
   loaded.network.eval();
   showNetwork(loaded, modelUrl);
+  const names = loaded.classNames ?? Array.from({ length: loaded.config.numClasses }, (_, i) => `class ${i}`);
+  const segmenter: Segmenter = { loaded, backend: choice.backend, names, palette: paletteForClasses(names) };
+  opacityInput.addEventListener('input', () => drawOverlay(segmenter.palette));
 
   let busy = Promise.resolve();
   const segment = (file: File | undefined): void => {
     if (!file) return;
-    busy = busy.then(() => segmentFile(file, loaded, choice.backend).catch((error: unknown) => showState('error', (error as Error).message)));
+    busy = busy.then(() => segmentFile(file, segmenter).catch((error: unknown) => showState('error', (error as Error).message)));
   };
   fileInput.addEventListener('change', () => segment(fileInput.files?.[0]));
   dropZone.addEventListener('dragover', (event) => {

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { CHECKPOINT_MANIFEST, UserInputError, readCheckpointManifest, weightsFileName } from '@autodeeplab/core';
 import { BUILTIN_OPS } from '@autodeeplab/ops';
-import type { Genotype } from '@autodeeplab/genotype';
+import { genotypeOps, type Genotype } from '@autodeeplab/genotype';
 import { asOutputError } from './output-path.js';
 
 /** Where the page looks for its network, relative to the site. */
@@ -35,9 +35,7 @@ async function webPageDir(): Promise<string> {
 
 /** The page has the built-in ops only: a plugin's op cannot run there. */
 function assertBuiltinOps(genotype: Genotype, source: string): void {
-  const foreign = [...new Set(genotype.cell.flatMap((block) => block.map((branch) => branch.op)))].filter(
-    (op) => !(BUILTIN_OPS as readonly string[]).includes(op),
-  );
+  const foreign = genotypeOps(genotype).filter((op) => !(BUILTIN_OPS as readonly string[]).includes(op));
   if (foreign.length > 0) {
     throw new UserInputError(
       `${source}: uses op${foreign.length > 1 ? 's' : ''} ${foreign.map((o) => `'${o}'`).join(', ')} from a plugin; the web page runs the built-in ops only (${BUILTIN_OPS.join(', ')})`,

@@ -100,27 +100,28 @@ async function validateFlags(options: ExportFlags): Promise<void> {
   if (existing?.isDirectory()) throw new UserInputError(`--out: ${out} is a directory; expected a file path such as ${resolve(out, 'model.onnx')}`);
 }
 
-/** The web page with the network, in the folder `--out`. The network is loaded first: a bad one fails here, not in a browser. */
-export async function runWebExport(ctx: CommandContext, networkPath: string, options: ExportFlags): Promise<ExportedSite> {
+/** The network to export, once the flags are checked (a typo costs no loading) and the backend is set. */
+async function loadNetworkToExport(ctx: CommandContext, networkPath: string, options: ExportFlags) {
   const { networkDir } = resolveNetworkDir(networkPath);
   await validateFlags(options);
   await setupBackend(ctx, options);
   const { loadNetwork } = await import('@autodeeplab/model');
-  const { writeWebSite } = await import('./export-web.js');
-  const loaded = await loadNetwork(networkDir);
+  return { networkDir, loaded: await loadNetwork(networkDir) };
+}
+
+/** The web page with the network, in the folder `--out`. The network is loaded first: a bad one fails here, not in a browser. */
+export async function runWebExport(ctx: CommandContext, networkPath: string, options: ExportFlags): Promise<ExportedSite> {
+  const { networkDir, loaded } = await loadNetworkToExport(ctx, networkPath, options);
   loaded.network.dispose();
+  const { writeWebSite } = await import('./export-web.js');
   const out = resolve(options.out ?? DEFAULT_OUT.web);
   const site = await writeWebSite(networkDir, loaded.genotype, out);
   return { format: 'web', out, ...site, classes: loaded.config.numClasses };
 }
 
 export async function runExport(ctx: CommandContext, networkPath: string, options: ExportFlags): Promise<ExportedModel> {
-  const { networkDir } = resolveNetworkDir(networkPath);
-  await validateFlags(options);
-  await setupBackend(ctx, options);
-  const { loadNetwork } = await import('@autodeeplab/model');
+  const { loaded } = await loadNetworkToExport(ctx, networkPath, options);
   const { writeOnnx } = await import('@autodeeplab/export');
-  const loaded = await loadNetwork(networkDir);
   const layout = options.nhwc ? 'NHWC' : 'NCHW';
   const out = resolve(options.out ?? DEFAULT_OUT.onnx);
   try {

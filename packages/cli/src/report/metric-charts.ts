@@ -29,7 +29,7 @@ export function styledCharts(charts: (ReportChart | null)[]): ReportChart[] {
 }
 
 /** Non-finite values (a diverged loss) are left out of the lines rather than drawn at ±∞. */
-export const finiteOrNull = (x: number | undefined): number | null => (x !== undefined && Number.isFinite(x) ? x : null);
+const finiteOrNull = (x: number | undefined): number | null => (x !== undefined && Number.isFinite(x) ? x : null);
 
 /** Click a legend entry to show that series alone; drag or wheel to zoom the steps. */
 function seriesParams() {

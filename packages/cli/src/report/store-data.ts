@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { isUserInputError } from '@autodeeplab/core';
-import { METRICS_FILE, RUN_CONFIG_FILE } from '@autodeeplab/optim';
+import { METRICS_FILE } from '@autodeeplab/optim';
 import { BEST_RULE, compareByBestRule, lastEpochMIoU, parseTrialId } from '@autodeeplab/trials';
+import { getPath } from '../config-file.js';
+import { readRunConfig } from '../network-dir.js';
 import { readMetricsFile } from './metrics-reader.js';
 import { REPORT_FILE } from './report-data.js';
 import { runHistory, type RunStatus } from './run-history.js';
@@ -43,39 +43,20 @@ export interface StoreData {
   rule: string;
 }
 
-/** The value at a field path (`search.weightLr`) of a config, if it has one. */
-function valueAt(config: unknown, path: string): unknown {
-  let value = config;
-  for (const key of path.split('.')) {
-    if (typeof value !== 'object' || value === null || !(key in value)) return undefined;
-    value = (value as Record<string, unknown>)[key];
-  }
-  return value;
-}
-
 /** The seed and sweep point of a trial: the id names the swept fields, the run's config holds their values. */
-function pointOf(id: string, config: Record<string, unknown> | null): { seed: number | null; point: Record<string, unknown> } {
+function pointOf(id: string, config: Record<string, unknown> | undefined): { seed: number | null; point: Record<string, unknown> } {
   const parsed = parseTrialId(id);
   const configSeed = typeof config?.seed === 'number' ? config.seed : null;
   const point: Record<string, unknown> = {};
-  for (const { key, idValue } of parsed?.fields ?? []) point[key] = valueAt(config, key) ?? idValue;
+  for (const { key, idValue } of parsed?.fields ?? []) point[key] = getPath(config, key) ?? idValue;
   return { seed: configSeed ?? parsed?.seed ?? null, point };
-}
-
-async function readConfig(runDir: string): Promise<Record<string, unknown> | null> {
-  const text = await readFile(join(runDir, RUN_CONFIG_FILE), 'utf8').catch(() => null);
-  try {
-    const parsed: unknown = text === null ? null : parseYaml(text);
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }
 
 /** One trial's row and curve; a trial whose metrics cannot be read yet is listed with the reason. */
 async function readTrial(storeDir: string, id: string): Promise<TrialRun> {
   const runDir = join(storeDir, id);
-  const { seed, point } = pointOf(id, await readConfig(runDir));
+  // A config that cannot be read leaves the id to tell the seed and the swept fields.
+  const { seed, point } = pointOf(id, await readRunConfig(runDir).catch(() => undefined));
   const reportFile = (await exists(join(runDir, REPORT_FILE))) ? join(runDir, REPORT_FILE) : null;
   const trial: TrialRun = { id, runDir, seed, point, status: null, epochsDone: 0, epochs: null, series: [], lastEpochMIoU: null, reportFile, problem: null };
   try {

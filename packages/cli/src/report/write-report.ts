@@ -7,7 +7,6 @@ import { reportPage, type PageData } from './html-page.js';
 import { learningRateChart, lossChart, perClassChart, styledCharts, validationChart, type ReportChart } from './metric-charts.js';
 import { readReportData, REPORT_FILE, type ReportData } from './report-data.js';
 
-export { REPORT_FILE };
 import { readVegaScripts } from './vega-scripts.js';
 
 export interface WrittenReport {
